@@ -1,0 +1,268 @@
+"""Build the Musterstadt demo site: sections, articles, legal pages, groups and users.
+
+Idempotent: whatever exists is left as it is, so a second run changes nothing.
+"""
+
+import colorsys
+import io
+import random
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.files.images import ImageFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image as PILImage
+from PIL import ImageDraw
+from wagtail.images import get_image_model
+from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page, Site
+
+from home import demo_content as content
+from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
+
+ImageModel = get_image_model()
+
+
+class Command(BaseCommand):
+    help = "Lädt die Demo-Website „Musterstadt“ (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet-logins", action="store_true", help="Zugangsdaten nicht ausgeben.")
+
+    def handle(self, *args, **options):
+        steps = [
+            ("Startseite", self.ensure_home),
+            ("Themenbereiche und Sammlungen", self.ensure_sections),
+            ("Artikel mit Bildern", self.ensure_articles),
+            ("Impressum, Datenschutz, Barrierefreiheit", self.ensure_standard_pages),
+            ("Gruppen, Rechte und Demo-Zugänge", self.ensure_people),
+        ]
+        self.created = 0
+        for number, (label, step) in enumerate(steps, start=1):
+            self.stdout.write(f"[{number}/{len(steps)}] {label} …")
+            with transaction.atomic():
+                step()
+        if self.created:
+            self.stdout.write(
+                self.style.SUCCESS(f"Musterstadt ist bereit ({self.created} Objekte angelegt).")
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS("Musterstadt war schon vollständig; nichts geändert."))
+        if not options["quiet_logins"]:
+            self.print_logins()
+
+    # Steps
+
+    def ensure_home(self):
+        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+        if site and isinstance(site.root_page.specific, HomePage):
+            self.home = site.root_page.specific
+            return
+        root = Page.get_first_root_node()
+        self.home = HomePage.objects.first()
+        if self.home is None:
+            self.home = root.add_child(
+                instance=HomePage(
+                    title="Willkommen in Musterstadt",
+                    slug="musterstadt",
+                    intro="Das Portal der Stadt Musterstadt: Nachrichten, Dienstleistungen und Ansprechpersonen.",
+                )
+            )
+            self.home.save_revision().publish()
+            self.created += 1
+        if site is None:
+            site = Site(hostname="localhost", port=80, is_default_site=True)
+        old_root = site.root_page if site.pk else None
+        site.root_page = self.home
+        site.site_name = "Musterstadt"
+        site.save()
+        # Wagtail's installation leaves a bare "Welcome" page; it has no place in the portal.
+        if old_root is not None and old_root.specific_class is Page:
+            old_root.delete()
+
+    def ensure_sections(self):
+        self.sections = {}
+        self.collections = {}
+        root_collection = Collection.get_first_root_node()
+        for data in content.SECTIONS:
+            collection = Collection.objects.filter(name=data["title"]).first()
+            if collection is None:
+                collection = root_collection.add_child(name=data["title"])
+                self.created += 1
+            self.collections[data["slug"]] = collection
+
+            section = SectionPage.objects.child_of(self.home).filter(slug=data["slug"]).first()
+            if section is None:
+                section = self.home.add_child(
+                    instance=SectionPage(
+                        title=data["title"],
+                        slug=data["slug"],
+                        intro=data["intro"],
+                        responsible_name=data["responsible_name"],
+                        responsible_role=data["responsible_role"],
+                        show_in_menus=True,
+                    )
+                )
+                section.save_revision().publish()
+                self.created += 1
+            self.sections[data["slug"]] = section
+
+    def ensure_articles(self):
+        colours = {data["slug"]: data["colour"] for data in content.SECTIONS}
+        today = timezone.localdate()
+        total = len(content.ARTICLES)
+        for number, (section_slug, kind, title, teaser, tags) in enumerate(content.ARTICLES, start=1):
+            section = self.sections[section_slug]
+            slug = self.slug_for(number)
+            if ArticlePage.objects.child_of(section).filter(slug=slug).exists():
+                self.stdout.write(f"  Artikel {number}/{total}: vorhanden – {title}")
+                continue
+            image = self.ensure_image(number, title, colours[section_slug], self.collections[section_slug])
+            article = ArticlePage(
+                title=title,
+                slug=slug,
+                kind=kind,
+                date=today - timedelta(days=2 * (total - number)),
+                teaser=teaser,
+                main_image=image,
+                main_image_alt=image.description,
+                body=self.body_for(number, title),
+            )
+            section.add_child(instance=article)
+            article.tags.set(tags)
+            article.save_revision().publish()
+            self.created += 1
+            self.stdout.write(f"  Artikel {number}/{total}: angelegt – {title}")
+
+    def ensure_standard_pages(self):
+        portal_settings = PortalSettings.for_site(Site.objects.get(is_default_site=True))
+        changed = False
+        for data in content.STANDARD_PAGES:
+            page = StandardPage.objects.child_of(self.home).filter(slug=data["slug"]).first()
+            if page is None:
+                page = self.home.add_child(
+                    instance=StandardPage(title=data["title"], slug=data["slug"], body=data["body"])
+                )
+                page.save_revision().publish()
+                self.created += 1
+            if getattr(portal_settings, f"{data['setting']}_id") is None:
+                setattr(portal_settings, data["setting"], page)
+                changed = True
+        if changed or portal_settings.pk is None:
+            portal_settings.save()
+
+    def ensure_people(self):
+        access_admin = Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+        image_permissions = Permission.objects.filter(
+            content_type__app_label="wagtailimages",
+            codename__in=["add_image", "change_image", "choose_image"],
+        )
+        self.logins = []
+
+        for data in content.SECTIONS:
+            group = self.ensure_group(f"Redaktion {data['title']}", [access_admin])
+            section = self.sections[data["slug"]]
+            for codename in ("add_page", "change_page"):
+                GroupPagePermission.objects.get_or_create(
+                    group=group, page=section, permission=Permission.objects.get(codename=codename)
+                )
+            for permission in image_permissions:
+                GroupCollectionPermission.objects.get_or_create(
+                    group=group, collection=self.collections[data["slug"]], permission=permission
+                )
+            self.ensure_user(f"redaktion-{data['slug']}", "Redaktion", data["title"], group)
+
+        for group_name, username, first_name, last_name in content.ROLE_GROUPS:
+            group = self.ensure_group(group_name, [access_admin])
+            self.ensure_user(username, first_name, last_name, group, superuser=group_name == "Administration")
+
+    # Helpers
+
+    def ensure_group(self, name, permissions):
+        group, created = Group.objects.get_or_create(name=name)
+        if created:
+            group.permissions.add(*permissions)
+            self.created += 1
+        return group
+
+    def ensure_user(self, username, first_name, last_name, group, superuser=False):
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User.objects.create_user(
+                username=username,
+                email=f"{username}@musterstadt.example",
+                password=content.DEMO_PASSWORD,
+                first_name=first_name,
+                last_name=last_name,
+                is_staff=superuser,
+                is_superuser=superuser,
+            )
+            user.groups.add(group)
+            self.created += 1
+        self.logins.append((username, group.name))
+
+    def ensure_image(self, number, title, colour, collection):
+        image_title = f"Demo-Bild {number:02d}: {title}"
+        image = ImageModel.objects.filter(title=image_title).first()
+        if image is None:
+            data = render_demo_image(number, colour)
+            image = ImageModel(
+                title=image_title,
+                collection=collection,
+                description=f"Stilisierte Stadtansicht von Musterstadt in den Farben des Themenbereichs (Bild {number}).",
+                file=ImageFile(io.BytesIO(data), name=f"musterstadt-{number:02d}.jpg"),
+            )
+            image.save()
+        return image
+
+    @staticmethod
+    def slug_for(number):
+        return f"meldung-{number:02d}"
+
+    @staticmethod
+    def body_for(number, title):
+        paragraphs = content.PARAGRAPHS[number % 3 :] + content.PARAGRAPHS[: number % 3]
+        return [
+            ("paragraph", f"<p>{paragraphs[0]}</p>"),
+            ("heading", {"text": "Das Wichtigste in Kürze", "level": "h2"}),
+            ("paragraph", f"<ul><li>{title}</li><li>{paragraphs[1]}</li></ul>"),
+            ("quote", {"text": paragraphs[2], "attribution": "Stadt Musterstadt"}),
+        ]
+
+    def print_logins(self):
+        self.stdout.write("")
+        self.stdout.write(
+            f"Demo-Zugänge (Passwort jeweils „{content.DEMO_PASSWORD}“), Admin: http://127.0.0.1:8000/admin/"
+        )
+        for username, group_name in self.logins:
+            self.stdout.write(f"  {username:<26} {group_name}")
+
+
+def render_demo_image(number, colour, size=(1200, 675)):
+    """A stylised skyline in the section's colour, drawn locally and the same every time."""
+    rng = random.Random(number)  # noqa: S311 -- decoration, not security
+    width, height = size
+    image = PILImage.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    hue, lightness, saturation = colorsys.rgb_to_hls(*(channel / 255 for channel in colour))
+    for y in range(height):
+        shade = colorsys.hls_to_rgb(hue, min(0.92, lightness + 0.55 * (1 - y / height)), saturation)
+        draw.line([(0, y), (width, y)], fill=tuple(int(channel * 255) for channel in shade))
+    sun_x = rng.randint(150, width - 150)
+    draw.ellipse([sun_x - 60, 80, sun_x + 60, 200], fill=(255, 214, 102))
+    x = 0
+    while x < width:
+        building_width = rng.randint(60, 160)
+        building_height = rng.randint(150, 420)
+        draw.rectangle([x, height - building_height, x + building_width, height], fill=colour)
+        for window_y in range(height - building_height + 20, height - 20, 40):
+            for window_x in range(x + 12, x + building_width - 20, 30):
+                if rng.random() < 0.6:
+                    draw.rectangle([window_x, window_y, window_x + 12, window_y + 18], fill=(255, 236, 179))
+        x += building_width + rng.randint(4, 16)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=82)
+    return buffer.getvalue()

@@ -1,0 +1,209 @@
+"""The portal's page types: home, topic sections, articles and standard pages."""
+
+from django.core.paginator import Paginator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from .blocks import RICH_TEXT_FEATURES, BodyBlock
+
+ARTICLES_PER_PAGE = 10
+
+
+class HomePage(Page):
+    """The portal's front page: the latest news and the topic areas."""
+
+    intro = models.TextField(_("Einleitung"), blank=True, max_length=500)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["home.SectionPage", "home.StandardPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = _("Startseite")
+        verbose_name_plural = _("Startseiten")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["latest_articles"] = (
+            ArticlePage.objects.live()
+            .public()
+            .descendant_of(self)
+            .select_related("main_image")
+            .order_by("-date", "-first_published_at")[:6]
+        )
+        context["sections"] = SectionPage.objects.live().public().child_of(self)
+        return context
+
+
+class SectionPage(Page):
+    """A topic area such as Rathaus or Kultur, with its responsible editor."""
+
+    intro = models.TextField(_("Einleitung"), blank=True, max_length=500)
+    responsible_name = models.CharField(
+        _("Verantwortlich (V.i.S.d.P.)"),
+        max_length=200,
+        help_text=_("Name der Person, die für diesen Themenbereich presserechtlich verantwortlich ist."),
+    )
+    responsible_role = models.CharField(_("Funktion der verantwortlichen Person"), max_length=200, blank=True)
+
+    content_panels = Page.content_panels + [
+        FieldPanel("intro"),
+        MultiFieldPanel(
+            [FieldPanel("responsible_name"), FieldPanel("responsible_role")],
+            heading=_("Verantwortlich im Sinne des Presserechts"),
+        ),
+    ]
+    search_fields = Page.search_fields + [index.SearchField("intro")]
+
+    parent_page_types = ["home.HomePage"]
+    subpage_types = ["home.ArticlePage"]
+
+    class Meta:
+        verbose_name = _("Themenbereich")
+        verbose_name_plural = _("Themenbereiche")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        articles = (
+            ArticlePage.objects.live()
+            .public()
+            .child_of(self)
+            .select_related("main_image")
+            .order_by("-date", "-first_published_at")
+        )
+        context["articles"] = Paginator(articles, ARTICLES_PER_PAGE).get_page(request.GET.get("seite"))
+        return context
+
+
+class ArticlePageTag(TaggedItemBase):
+    content_object = ParentalKey("home.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
+
+
+class ArticlePage(Page):
+    """A news item or a press release within a section."""
+
+    class Kind(models.TextChoices):
+        NEWS = "news", _("Meldung")
+        PRESS_RELEASE = "press", _("Pressemitteilung")
+
+    kind = models.CharField(_("Art"), max_length=10, choices=Kind.choices, default=Kind.NEWS)
+    date = models.DateField(_("Datum"), default=timezone.localdate)
+    teaser = models.TextField(
+        _("Anreißer"),
+        max_length=400,
+        help_text=_(
+            "Ein bis zwei Sätze; erscheint in Listen, Suchergebnissen und als Grundlage der Kanaltexte."
+        ),
+    )
+    main_image = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=_("Hauptbild"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    main_image_alt = models.CharField(
+        _("Alternativtext des Hauptbilds"),
+        max_length=250,
+        help_text=_("Beschreibt, was auf dem Bild zu sehen ist, für Menschen, die es nicht sehen können."),
+    )
+    body = StreamField(BodyBlock(), verbose_name=_("Inhalt"))
+    tags = ClusterTaggableManager(through=ArticlePageTag, blank=True, verbose_name=_("Schlagwörter"))
+
+    content_panels = Page.content_panels + [
+        FieldPanel("teaser"),
+        MultiFieldPanel(
+            [FieldPanel("main_image"), FieldPanel("main_image_alt")],
+            heading=_("Hauptbild"),
+        ),
+        FieldPanel("body"),
+    ]
+    promote_panels = Page.promote_panels + [
+        MultiFieldPanel(
+            [FieldPanel("kind"), FieldPanel("date"), FieldPanel("tags")],
+            heading=_("Einordnung"),
+        ),
+    ]
+    search_fields = Page.search_fields + [
+        index.SearchField("teaser"),
+        index.SearchField("body"),
+        index.FilterField("date"),
+    ]
+
+    parent_page_types = ["home.SectionPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = _("Artikel")
+        verbose_name_plural = _("Artikel")
+
+    @property
+    def section(self):
+        return SectionPage.objects.parent_of(self).first()
+
+
+class StandardPage(Page):
+    """A page of fixed content: imprint, privacy policy, accessibility statement."""
+
+    body = RichTextField(_("Inhalt"), features=["h2", "h3", *RICH_TEXT_FEATURES])
+
+    content_panels = Page.content_panels + [FieldPanel("body")]
+    search_fields = Page.search_fields + [index.SearchField("body")]
+
+    parent_page_types = ["home.HomePage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = _("Standardseite")
+        verbose_name_plural = _("Standardseiten")
+
+
+@register_setting(icon="site")
+class PortalSettings(BaseSiteSetting):
+    """Who runs the portal and where its legally required pages are."""
+
+    city_name = models.CharField(_("Name der Stadt"), max_length=100, default="Musterstadt")
+    imprint_page = models.ForeignKey(
+        "home.StandardPage",
+        verbose_name=_("Impressum"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    privacy_page = models.ForeignKey(
+        "home.StandardPage",
+        verbose_name=_("Datenschutzerklärung"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    accessibility_page = models.ForeignKey(
+        "home.StandardPage",
+        verbose_name=_("Erklärung zur Barrierefreiheit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    panels = [
+        FieldPanel("city_name"),
+        FieldPanel("imprint_page"),
+        FieldPanel("privacy_page"),
+        FieldPanel("accessibility_page"),
+    ]
+
+    class Meta:
+        verbose_name = _("Portal-Einstellungen")

@@ -1,0 +1,12 @@
+"""Development settings: debug on, throwaway secret, mail to the console."""
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env_list
+
+DEBUG = True
+SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# The SQLite database, the file broker and uploads live here on a laptop.
+VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,42 @@
+"""Test settings: a file database the worker can share, fast hashing, mail kept in memory."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import CELERY_BROKER_URL, CELERY_RESULT_BACKEND, DATABASES, VAR_DIR
+
+DEBUG = False
+SECRET_KEY = "test-only-insecure-key"  # noqa: S105
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "test-media"
+
+# Keep the tests' file broker and results apart from a `make run` in the same checkout.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "test-celery-broker" / "queue"),
+        "data_folder_out": str(VAR_DIR / "test-celery-broker" / "queue"),
+        "control_folder": str(VAR_DIR / "test-celery-broker" / "control"),
+        "store_processed": False,
+    }
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'test-celery-results'}"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")
+
+# A Celery worker started by a test must see the test database, so SQLite tests
+# use a file rather than memory. The worker is told the test database's name.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-stadtfunk.sqlite3")}
+if os.environ.get("STADTFUNK_TEST_WORKER_DB"):
+    DATABASES["default"]["NAME"] = os.environ["STADTFUNK_TEST_WORKER_DB"]
+
+# Wagtail's background work runs inline in tests; the worker tests enqueue on
+# Celery explicitly and prove the CeleryTaskBackend there.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,188 @@
+"""Shared fixtures: a small portal, headless Chromium with axe, and a real Celery worker."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests import factories
+
+# Playwright's sync API keeps an event loop running in the test thread; Django's
+# ORM refuses to run beside one unless told that this thread is safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("STADTFUNK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def portal(db):
+    """Home, two sections, two articles and the three legal pages, wired up in the settings."""
+    from wagtail.models import Site
+
+    from home.models import PortalSettings
+
+    home = factories.home_page()
+    culture = factories.section_page(home, title="Kultur", responsible_role="Leiterin des Kulturamts")
+    traffic = factories.section_page(home, title="Verkehr", responsible_name="Jens Albers")
+    museum = factories.article_page(culture, title="Museumsnacht lockt mit 30 Stationen", tags=["Museum"])
+    road = factories.article_page(
+        traffic,
+        title="Vollsperrung der Lindenallee",
+        teaser="Wegen Kanalarbeiten ist die Lindenallee drei Wochen gesperrt.",
+        main_image_alt="Baustelle mit Absperrgittern",
+        kind="press",
+    )
+    imprint = factories.standard_page(home, title="Impressum")
+    privacy = factories.standard_page(
+        home, title="Datenschutzerklärung", body="<h2>Keine Cookies</h2><p>Keine.</p>"
+    )
+    accessibility = factories.standard_page(home, title="Erklärung zur Barrierefreiheit")
+    site_settings = PortalSettings.for_site(Site.objects.get(is_default_site=True))
+    site_settings.imprint_page = imprint
+    site_settings.privacy_page = privacy
+    site_settings.accessibility_page = accessibility
+    site_settings.save()
+    return {
+        "home": home,
+        "culture": culture,
+        "traffic": traffic,
+        "museum": museum,
+        "road": road,
+        "imprint": imprint,
+        "privacy": privacy,
+        "accessibility": accessibility,
+    }
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_server):
+    """A fresh browser tab that records every host it sends a request to."""
+    context = chromium.new_context(base_url=live_server.url, locale="de-DE")
+    page = context.new_page()
+    page.requested_urls = []
+    page.on("request", lambda request: page.requested_urls.append(request.url))
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+def axe_violations(axe, page):
+    """Run axe-core with the WCAG 2.1 A/AA tags and return the violations it reports."""
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return results.response["violations"]
+
+
+def describe_violations(violations):
+    return "\n".join(
+        f"{violation['id']} ({violation['impact']}): {violation['help']} — "
+        + "; ".join(node["html"][:120] for node in violation["nodes"][:3])
+        for violation in violations
+    )
+
+
+class CeleryWorker:
+    """A real `celery worker` process on the configured broker, sharing the test database."""
+
+    def __init__(self, *, beat=False):
+        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        self.beat = beat
+        self.process = None
+        self.log_path = Path(settings.VAR_DIR) / f"worker-{self.name.split('@')[0]}.log"
+
+    def environment(self):
+        env = os.environ.copy()
+        env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
+        env["STADTFUNK_TEST_WORKER_DB"] = str(connection.settings_dict["NAME"])
+        return env
+
+    def start(self, timeout=60):
+        from portal.celery import app
+        from portal.tasks import ping
+
+        app.control.purge()
+        command = [sys.executable, "-m", "celery", "--app", "portal", "worker", "--hostname", self.name]
+        command += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+        if self.beat:
+            command.append("--beat")
+        self.log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.environment(), stdout=self.log, stderr=subprocess.STDOUT
+        )
+        token = uuid.uuid4().hex
+        result = ping.delay(token)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The worker exited early:\n{self.output()}")
+            if result.ready():
+                assert result.get() == {"pong": token}
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"The worker did not answer within {timeout}s:\n{self.output()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def output(self):
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    worker = CeleryWorker().start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(condition, timeout=30, interval=0.2, message="condition"):
+    """Poll until condition() is truthy; the worker runs in another process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {message}")

@@ -1,0 +1,95 @@
+"""Small factories for the portal's pages, images and users."""
+
+import io
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.core.files.images import ImageFile
+from PIL import Image as PILImage
+from wagtail.images import get_image_model
+from wagtail.models import Collection, Locale, Page, Site
+
+from home.models import ArticlePage, HomePage, SectionPage, StandardPage
+
+_sequence = itertools.count(1)
+
+
+def wagtail_roots():
+    """Wagtail's migrations create a locale, a root page and a root collection; a
+    transactional test starts from a flushed database without them."""
+    Locale.objects.get_or_create(language_code="de")
+    if not Collection.objects.exists():
+        Collection.add_root(name="Root")
+    return Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+
+
+def image(title=None, colour=(11, 61, 110)):
+    wagtail_roots()
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (320, 180), colour).save(buffer, format="PNG")
+    number = next(_sequence)
+    return get_image_model().objects.create(
+        title=title or f"Bild {number}",
+        file=ImageFile(buffer, name=f"test-{number}.png"),
+    )
+
+
+def home_page(title="Willkommen in Musterstadt"):
+    """A HomePage as the default site's root, as the demo sets it up."""
+    root = wagtail_roots()
+    home = root.add_child(instance=HomePage(title=title, slug=f"home-{next(_sequence)}"))
+    home.save_revision().publish()
+    site = Site.objects.filter(is_default_site=True).first() or Site(
+        hostname="localhost", is_default_site=True
+    )
+    site.root_page = home
+    site.save()
+    return home
+
+
+def section_page(home, title="Kultur", **kwargs):
+    kwargs.setdefault("responsible_name", "Aylin Kaya")
+    kwargs.setdefault("show_in_menus", True)
+    section = home.add_child(
+        instance=SectionPage(title=title, slug=kwargs.pop("slug", f"bereich-{next(_sequence)}"), **kwargs)
+    )
+    section.save_revision().publish()
+    return section
+
+
+def article_page(section, title="Museumsnacht", publish=True, **kwargs):
+    kwargs.setdefault("teaser", "Am Samstag öffnen alle Museen bis Mitternacht.")
+    kwargs.setdefault("main_image_alt", "Das Stadtmuseum bei Nacht")
+    kwargs.setdefault("body", [("paragraph", "<p>Ein Ticket gilt für alle Häuser.</p>")])
+    if "main_image" not in kwargs:
+        kwargs["main_image"] = image()
+    tags = kwargs.pop("tags", [])
+    kwargs.setdefault("live", publish)
+    article = section.add_child(
+        instance=ArticlePage(title=title, slug=kwargs.pop("slug", f"artikel-{next(_sequence)}"), **kwargs)
+    )
+    if tags:
+        article.tags.set(tags)
+    revision = article.save_revision()
+    if publish:
+        revision.publish()
+    return article
+
+
+def standard_page(home, title="Impressum", body="<p>Stadt Musterstadt, Rathausplatz 1</p>", **kwargs):
+    page = home.add_child(
+        instance=StandardPage(title=title, slug=kwargs.pop("slug", f"seite-{next(_sequence)}"), body=body)
+    )
+    page.save_revision().publish()
+    return page
+
+
+def user(username=None, groups=(), **kwargs):
+    account = get_user_model().objects.create_user(
+        username=username or f"user-{next(_sequence)}",
+        password=kwargs.pop("password", "geheim-genug-123"),
+        email=kwargs.pop("email", None) or f"{username or 'user'}@musterstadt.example",
+        **kwargs,
+    )
+    account.groups.add(*groups)
+    return account

@@ -1,0 +1,68 @@
+"""Configuration: production is safe by default, secrets come from the environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def manage(*args, **env):
+    hidden = {"SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {key: value for key, value in os.environ.items() if key not in hidden}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deployment_checklist():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="portal.settings.production",
+        SECRET_KEY="x7!kq2-" + "a9Zr4" * 12,
+        ALLOWED_HOSTS="portal.musterstadt.example",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", DJANGO_SETTINGS_MODULE="portal.settings.production")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in the environment in production." in result.stderr
+
+
+def test_base_settings_hold_no_secret_key():
+    assert "SECRET_KEY" not in (ROOT / "portal" / "settings" / "base.py").read_text()
+
+
+def test_models_and_migrations_agree(db):
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_portal_pages_send_a_strict_content_security_policy(portal, client):
+    policy = client.get(portal["home"].url)["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+
+
+def test_the_admin_is_in_german(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert '<html lang="de"' in html
+    assert "Seiten" in html

@@ -1,0 +1,36 @@
+"""A real Celery worker on the configured broker (the file broker by default, Redis in CI)."""
+
+import pytest
+from django.conf import settings
+from wagtail.models import ReferenceIndex
+from wagtail.tasks import update_reference_index_task
+
+from portal.task_backend import CeleryTaskBackend
+from portal.tasks import ping
+from tests import factories
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.worker
+
+
+def test_worker_answers_a_task_through_the_configured_broker(celery_worker):
+    result = ping.delay("Musterstadt")
+    assert result.get(timeout=30) == {"pong": "Musterstadt"}
+    assert f"transport:   {settings.CELERY_BROKER_URL.split('://')[0]}" in celery_worker.output()
+
+
+def test_wagtails_background_work_runs_on_the_worker(celery_worker):
+    home = factories.home_page()
+    article = factories.article_page(factories.section_page(home))
+    ReferenceIndex.objects.all().delete()
+
+    backend = CeleryTaskBackend("default", {})
+    backend.enqueue(update_reference_index_task, ("home", "articlepage", article.pk), {})
+
+    references = wait_for(
+        lambda: ReferenceIndex.get_references_for_object(article).filter(
+            to_object_id=str(article.main_image_id)
+        ),
+        message="the worker to index the article's image reference",
+    )
+    assert references.count() == 1
