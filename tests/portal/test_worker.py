@@ -1,6 +1,7 @@
 """A real Celery worker on the configured broker (the file broker by default, Redis in CI)."""
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from wagtail.models import ReferenceIndex
 from wagtail.tasks import update_reference_index_task
@@ -34,3 +35,24 @@ def test_wagtails_background_work_runs_on_the_worker(celery_worker):
         message="the worker to index the article's image reference",
     )
     assert references.count() == 1
+
+
+def test_concurrent_index_updates_of_one_page_all_succeed(celery_worker):
+    from celery.result import AsyncResult
+    from modelsearch.tasks import insert_or_update_object_task
+
+    home = factories.home_page()
+    article = factories.article_page(factories.section_page(home), title="Wasserturm", teaser="Wasserturm")
+    IndexEntry = apps.get_model("wagtailsearch", "IndexEntry")
+    IndexEntry.objects.all().delete()
+
+    backend = CeleryTaskBackend("default", {})
+    results = [
+        backend.enqueue(insert_or_update_object_task, ("home", "ArticlePage", str(article.pk)), {})
+        for _ in range(8)
+    ]
+
+    # Two worker processes race on the same row; every task must end in success.
+    for result in results:
+        AsyncResult(result.id).get(timeout=60)
+    assert IndexEntry.objects.filter(object_id=str(article.pk)).count() == 1
