@@ -3,6 +3,7 @@
 SECTIONS = [
     {
         "slug": "rathaus",
+        "reviewers": ["Freigabe"],
         "title": "Rathaus",
         "intro": "Stadtrat, Verwaltung und Oberbürgermeisterin: Beschlüsse, Termine und Ansprechpersonen.",
         "responsible_name": "Dr. Helga Sommer",
@@ -11,6 +12,7 @@ SECTIONS = [
     },
     {
         "slug": "buergerservice",
+        "reviewers": ["Freigabe"],
         "title": "Bürgerservice",
         "intro": "Ausweise, Anmeldungen und Anträge: was Sie wo und wie erledigen.",
         "responsible_name": "Markus Brandt",
@@ -19,6 +21,7 @@ SECTIONS = [
     },
     {
         "slug": "kultur",
+        "reviewers": ["Freigabe"],
         "title": "Kultur",
         "intro": "Museen, Bibliothek, Theater und Stadtfeste in Musterstadt.",
         "responsible_name": "Aylin Kaya",
@@ -27,6 +30,7 @@ SECTIONS = [
     },
     {
         "slug": "verkehr",
+        "reviewers": ["Freigabe"],
         "title": "Verkehr",
         "intro": "Baustellen, Sperrungen, Radwege und Nahverkehr.",
         "responsible_name": "Jens Albers",
@@ -35,6 +39,7 @@ SECTIONS = [
     },
     {
         "slug": "presse",
+        "reviewers": ["Chefredaktion"],
         "title": "Presse",
         "intro": "Pressemitteilungen der Stadt Musterstadt.",
         "responsible_name": "Dr. Helga Sommer",
@@ -272,6 +277,14 @@ STANDARD_PAGES = [
         ),
     },
 ]
+
+# Written and submitted by Kultur's editor; waits for the Freigabe group.
+ARTICLE_IN_REVIEW = {
+    "slug": "adventsmarkt",
+    "title": "Adventsmarkt öffnet am Freitag",
+    "teaser": "Rund 60 Stände, ein Kinderkarussell und täglich Musik: Der Adventsmarkt auf dem Marktplatz öffnet am Freitag um 16 Uhr.",
+    "tags": ["Veranstaltung", "Advent"],
+}
 
 # Groups other than the per-section editors, with their one demo user each.
 # (group name, username, first name, last name)

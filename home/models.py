@@ -13,13 +13,23 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
+from editorial.bypass import BYPASS_PERMISSION
+from editorial.forms import EditorialPageForm
+
 from .blocks import RICH_TEXT_FEATURES, BodyBlock
 
 ARTICLES_PER_PAGE = 10
 
+# Every page type uses the editorial form: administrators who publish without a
+# workflow give their reason here; nobody else sees the field.
+RELEASE_SETTINGS_PANELS = Page.settings_panels + [FieldPanel("bypass_reason", permission=BYPASS_PERMISSION)]
+
 
 class HomePage(Page):
     """The portal's front page: the latest news and the topic areas."""
+
+    base_form_class = EditorialPageForm
+    settings_panels = RELEASE_SETTINGS_PANELS
 
     intro = models.TextField(_("Einleitung"), blank=True, max_length=500)
 
@@ -48,6 +58,9 @@ class HomePage(Page):
 
 class SectionPage(Page):
     """A topic area such as Rathaus or Kultur, with its responsible editor."""
+
+    base_form_class = EditorialPageForm
+    settings_panels = RELEASE_SETTINGS_PANELS
 
     intro = models.TextField(_("Einleitung"), blank=True, max_length=500)
     responsible_name = models.CharField(
@@ -92,6 +105,9 @@ class ArticlePageTag(TaggedItemBase):
 
 class ArticlePage(Page):
     """A news item or a press release within a section."""
+
+    base_form_class = EditorialPageForm
+    settings_panels = RELEASE_SETTINGS_PANELS
 
     class Kind(models.TextChoices):
         NEWS = "news", _("Meldung")
@@ -154,6 +170,9 @@ class ArticlePage(Page):
 
 class StandardPage(Page):
     """A page of fixed content: imprint, privacy policy, accessibility statement."""
+
+    base_form_class = EditorialPageForm
+    settings_panels = RELEASE_SETTINGS_PANELS
 
     body = RichTextField(_("Inhalt"), features=["h2", "h3", *RICH_TEXT_FEATURES])
 

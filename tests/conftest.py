@@ -1,11 +1,15 @@
 """Shared fixtures: a small portal, headless Chromium with axe, and a real Celery worker."""
 
+import email
+import email.policy
 import os
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -113,6 +117,42 @@ def describe_violations(violations):
         + "; ".join(node["html"][:120] for node in violation["nodes"][:3])
         for violation in violations
     )
+
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps every message it accepts, parsed."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(SimpleNamespace(recipients=list(envelope.rcpt_tos), message=message))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1; Django sends to it over SMTP."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield handler
+    controller.stop()
+
+
+def mail_text(message):
+    """The plain-text part of a parsed message."""
+    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 class CeleryWorker:

@@ -73,6 +73,7 @@ def article_page(section, title="Museumsnacht", publish=True, **kwargs):
     revision = article.save_revision()
     if publish:
         revision.publish()
+    article.refresh_from_db()
     return article
 
 

@@ -1,12 +1,15 @@
-"""Development settings: debug on, throwaway secret, mail to the console."""
+"""Development settings: debug on, throwaway secret, mail into files under var/mail/."""
 
 from .base import *  # noqa: F403
 from .base import VAR_DIR, env_list
 
 DEBUG = True
 SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+AUDIT_LOG_KEY = "dev-only-insecure-audit-key-do-not-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Mail (workflow notifications and later the newsletter) lands as files in var/mail/.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # The SQLite database, the file broker and uploads live here on a laptop.
 VAR_DIR.mkdir(parents=True, exist_ok=True)

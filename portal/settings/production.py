@@ -13,6 +13,10 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment in production.")
 
+AUDIT_LOG_KEY = os.environ.get("AUDIT_LOG_KEY", "")
+if not AUDIT_LOG_KEY:
+    raise ImproperlyConfigured("AUDIT_LOG_KEY must be set in the environment in production.")
+
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 # WhiteNoise serves the collected static files right after the security middleware.

@@ -3,10 +3,11 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, CELERY_RESULT_BACKEND, DATABASES, VAR_DIR
+from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, DATABASES, VAR_DIR
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
+AUDIT_LOG_KEY = "test-only-insecure-audit-key"  # noqa: S105
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -23,6 +24,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(VAR_DIR / "test-celery-broker" / "queue"),
         "control_folder": str(VAR_DIR / "test-celery-broker" / "control"),
         "store_processed": False,
+        "polling_interval": 0.1,
     }
 if CELERY_RESULT_BACKEND.startswith("file://"):
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'test-celery-results'}"
@@ -40,3 +42,9 @@ if os.environ.get("STADTFUNK_TEST_WORKER_DB"):
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# The beat test waits for a scheduled page; a minute between runs would make it slow.
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "publish-scheduled-pages": {**CELERY_BEAT_SCHEDULE["publish-scheduled-pages"], "schedule": 2.0},
+}

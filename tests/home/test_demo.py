@@ -72,7 +72,7 @@ def test_demo_creates_one_user_per_group(demo):
 
 
 def test_demo_shows_progress_and_the_logins(demo):
-    assert "[1/5]" in demo and "[5/5]" in demo
+    assert "[1/6]" in demo and "[6/6]" in demo
     assert "Artikel 24/24" in demo
     assert "redaktion-kultur" in demo
     assert "http://127.0.0.1:8000/admin/" in demo

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def manage(*args, **env):
-    hidden = {"SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    hidden = {"SECRET_KEY", "AUDIT_LOG_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {key: value for key, value in os.environ.items() if key not in hidden}
     environment.update(env)
     return subprocess.run(
@@ -33,6 +33,7 @@ def test_production_settings_pass_the_deployment_checklist():
         "WARNING",
         DJANGO_SETTINGS_MODULE="portal.settings.production",
         SECRET_KEY="x7!kq2-" + "a9Zr4" * 12,
+        AUDIT_LOG_KEY="k3y-" + "Qw9" * 12,
         ALLOWED_HOSTS="portal.musterstadt.example",
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -40,13 +41,21 @@ def test_production_settings_pass_the_deployment_checklist():
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    result = manage("check", DJANGO_SETTINGS_MODULE="portal.settings.production")
+    result = manage("check", DJANGO_SETTINGS_MODULE="portal.settings.production", AUDIT_LOG_KEY="k3y")
     assert result.returncode != 0
     assert "SECRET_KEY must be set in the environment in production." in result.stderr
 
 
-def test_base_settings_hold_no_secret_key():
-    assert "SECRET_KEY" not in (ROOT / "portal" / "settings" / "base.py").read_text()
+def test_production_refuses_to_start_without_an_audit_key():
+    result = manage("check", DJANGO_SETTINGS_MODULE="portal.settings.production", SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "AUDIT_LOG_KEY must be set in the environment in production." in result.stderr
+
+
+def test_base_settings_hold_no_secrets():
+    base = (ROOT / "portal" / "settings" / "base.py").read_text()
+    assert "SECRET_KEY" not in base
+    assert "AUDIT_LOG_KEY" not in base
 
 
 def test_models_and_migrations_agree(db):

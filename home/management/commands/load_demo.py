@@ -17,12 +17,18 @@ from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from wagtail.images import get_image_model
-from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page, Site
+from wagtail.models import Collection, Page, Site
 
+from editorial.bypass import publishing_without_workflow
+from editorial.sections import grant_editing, require_release
 from home import demo_content as content
 from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
 
 ImageModel = get_image_model()
+
+# The demo's own pages are published by this command, not released by a person;
+# the record says so.
+DEMO_REASON = "Demo-Daten, angelegt mit manage.py load_demo"
 
 
 class Command(BaseCommand):
@@ -37,12 +43,13 @@ class Command(BaseCommand):
             ("Themenbereiche und Sammlungen", self.ensure_sections),
             ("Artikel mit Bildern", self.ensure_articles),
             ("Impressum, Datenschutz, Barrierefreiheit", self.ensure_standard_pages),
-            ("Gruppen, Rechte und Demo-Zugänge", self.ensure_people),
+            ("Gruppen, Rechte, Freigabe-Workflows und Demo-Zugänge", self.ensure_people),
+            ("Ein Artikel wartet auf Freigabe", self.ensure_article_in_review),
         ]
         self.created = 0
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(f"[{number}/{len(steps)}] {label} …")
-            with transaction.atomic():
+            with transaction.atomic(), publishing_without_workflow(DEMO_REASON):
                 step()
         if self.created:
             self.stdout.write(
@@ -155,28 +162,48 @@ class Command(BaseCommand):
 
     def ensure_people(self):
         access_admin = Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
-        image_permissions = Permission.objects.filter(
-            content_type__app_label="wagtailimages",
-            codename__in=["add_image", "change_image", "choose_image"],
-        )
         self.logins = []
+        groups = {}
+        for group_name, username, first_name, last_name in content.ROLE_GROUPS:
+            groups[group_name] = self.ensure_group(group_name, [access_admin])
+            self.ensure_user(
+                username, first_name, last_name, groups[group_name], superuser=group_name == "Administration"
+            )
 
+        # Pages outside the sections (home, legal pages) are released by the Freigabe group.
+        require_release(self.home, [groups["Freigabe"]], "Freigabe Portal")
         for data in content.SECTIONS:
             group = self.ensure_group(f"Redaktion {data['title']}", [access_admin])
             section = self.sections[data["slug"]]
-            for codename in ("add_page", "change_page"):
-                GroupPagePermission.objects.get_or_create(
-                    group=group, page=section, permission=Permission.objects.get(codename=codename)
-                )
-            for permission in image_permissions:
-                GroupCollectionPermission.objects.get_or_create(
-                    group=group, collection=self.collections[data["slug"]], permission=permission
-                )
+            grant_editing(group, section, self.collections[data["slug"]])
+            reviewers = [groups[name] for name in data["reviewers"]]
+            require_release(section, reviewers, f"Freigabe {data['title']}")
             self.ensure_user(f"redaktion-{data['slug']}", "Redaktion", data["title"], group)
 
-        for group_name, username, first_name, last_name in content.ROLE_GROUPS:
-            group = self.ensure_group(group_name, [access_admin])
-            self.ensure_user(username, first_name, last_name, group, superuser=group_name == "Administration")
+    def ensure_article_in_review(self):
+        """Show the four-eyes cycle: Kultur's editor wrote this and submitted it; Freigabe must release it."""
+        section = self.sections["kultur"]
+        if ArticlePage.objects.child_of(section).filter(slug=content.ARTICLE_IN_REVIEW["slug"]).exists():
+            return
+        author = get_user_model().objects.get(username="redaktion-kultur")
+        data = content.ARTICLE_IN_REVIEW
+        article = ArticlePage(
+            title=data["title"],
+            slug=data["slug"],
+            teaser=data["teaser"],
+            main_image=self.ensure_image(
+                len(content.ARTICLES) + 1, data["title"], (123, 31, 93), self.collections["kultur"]
+            ),
+            main_image_alt="Stilisierte Stadtansicht von Musterstadt im Winter",
+            body=self.body_for(1, data["title"]),
+            live=False,
+        )
+        section.add_child(instance=article)
+        article.tags.set(data["tags"])
+        revision = article.save_revision(user=author, log_action=True)
+        section.get_workflow().start(article, author)
+        self.created += 1
+        self.stdout.write(f"  „{data['title']}“ von redaktion-kultur eingereicht (Revision {revision.pk})")
 
     # Helpers
 
