@@ -1,0 +1,16 @@
+"""One module per network, all with the interface of base.Channel; NETWORKS maps names to them.
+
+Adding a network = adding its module here and its stand-in under sandbox/.
+"""
+
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+NETWORKS = {
+    "mastodon": (_("Mastodon"), "syndication.channels.mastodon.MastodonChannel"),
+    "x": (_("X (Twitter)"), "syndication.channels.x.XChannel"),
+}
+
+
+def channel_class(network):
+    return import_string(NETWORKS[network][1])

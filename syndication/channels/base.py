@@ -1,0 +1,110 @@
+"""The small interface every network module shares, and the errors that tell delivery what to do next.
+
+A network module turns "publish this text for this account" into that network's
+HTTP calls and reports the result in the network's own words. It never touches
+the database: delivery (the caller) keeps state, decides retries and records
+every attempt.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a network can do with a copy once it is out."""
+
+    can_edit: bool
+    can_delete: bool
+    # Edits are only possible this long after posting (X: 1 hour); None = always.
+    edit_window: timedelta | None = None
+    # The network deduplicates a repeated create by an idempotency key (Mastodon).
+    idempotency_key: bool = False
+    # The account's own posts can be listed to find a post whose outcome is unknown.
+    lookup: bool = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Length rule of a network, as shown beside the excerpt in the editor."""
+
+    max_length: int
+    # How the length is counted, in words for editors ("Zeichen, URLs zählen 23").
+    counting_rule: str
+    url_length: int | None = None
+
+
+@dataclass(frozen=True)
+class RemotePost:
+    """A copy as the network knows it."""
+
+    remote_id: str
+    url: str
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+class ChannelError(Exception):
+    """A network call failed; `message` is the network's own reason, shown to people."""
+
+    def __init__(self, message, *, status=None, response=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.response = response
+
+
+class TransientError(ChannelError):
+    """Worth trying again later: 5xx, 429, throttling, a refused connection before sending."""
+
+    def __init__(self, message, *, retry_after=None, **kwargs):
+        super().__init__(message, **kwargs)
+        # Seconds until the network accepts requests again, from Retry-After or a reset header.
+        self.retry_after = retry_after
+
+
+class PermanentError(ChannelError):
+    """Trying again will not help: revoked token, rejected content, missing post."""
+
+
+class OutcomeUnknown(ChannelError):
+    """The request may have reached the network: a timeout after sending, a dropped connection.
+
+    Posting again blindly could make a second copy.
+    """
+
+
+class Channel(ABC):
+    """One account on one network. Subclasses set `network`, `capabilities` and implement the calls."""
+
+    network = ""
+    capabilities = Capabilities(can_edit=False, can_delete=False)
+
+    def __init__(self, base_url, credentials, *, timeout=10.0):
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeout = timeout
+
+    @abstractmethod
+    def limits(self):
+        """The length rule, for the editor's counter and the check on submit."""
+
+    @abstractmethod
+    def count(self, text):
+        """Length of `text` by this network's rule."""
+
+    @abstractmethod
+    def publish(self, text, *, idempotency_key):
+        """Create the copy; return a RemotePost."""
+
+    @abstractmethod
+    def update(self, remote_id, text):
+        """Change the copy's text; only where capabilities.can_edit."""
+
+    @abstractmethod
+    def retract(self, remote_id):
+        """Delete the copy; a copy that is already gone counts as deleted."""
+
+    @abstractmethod
+    def find_post(self, text, *, idempotency_key):
+        """Look for a copy whose creation had an unknown outcome; None if there is none."""

@@ -1,0 +1,256 @@
+"""Mastodon: statuses through Mastodon.py, measured by the instance's own limit and Mastodon's counting rule."""
+
+import math
+import re
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+
+import requests
+import urllib3
+from django.utils.translation import gettext_lazy as _
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+)
+from wcwidth import iter_graphemes
+
+from syndication.channels.base import (
+    Capabilities,
+    Channel,
+    Limits,
+    OutcomeUnknown,
+    PermanentError,
+    RemotePost,
+    TransientError,
+)
+
+# Mastodon's StatusLengthValidator replaces every URL with 23 placeholder characters.
+URL_LENGTH = 23
+# Mastodon's default, for instances that do not advertise their own.
+DEFAULT_MAX_CHARACTERS = 500
+# An unknown outcome is settled by scanning the account's latest statuses; one page is
+# enough because the lookup follows the failed attempt closely.
+LOOKUP_PAGE_SIZE = 40
+
+# Only URLs with a scheme get the concession (extract_url_without_protocol: false),
+# and only as far as characters a URL may hold: an emoji right after one is text.
+_URL = re.compile(r"https?://[\w\-.~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
+# Punctuation ending a URL belongs to the sentence around it.
+_SENTENCE_PUNCTUATION = ".,:;!?'\")]"
+# Account::MENTION_RE: a remote mention counts without its domain.
+_REMOTE_MENTION = re.compile(r"(?<![=/\w])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)@[\w.-]+\w", re.IGNORECASE)
+
+
+class MastodonChannel(Channel):
+    """One Mastodon account, reached with its access token."""
+
+    network = "mastodon"
+    capabilities = Capabilities(can_edit=True, can_delete=True, idempotency_key=True, lookup=True)
+
+    def __init__(self, base_url, credentials, *, timeout=10.0):
+        super().__init__(base_url, credentials, timeout=timeout)
+        self._limits = None
+        # Mastodon.py keeps no response on its exceptions and returns its own types;
+        # Retry-After and the network's JSON as sent are read from the last response.
+        self._last_response = None
+        session = requests.Session()
+        session.hooks["response"].append(self._remember_response)
+        # Delivery owns retries and waiting: Mastodon.py must neither sleep on a
+        # rate limit nor ask the server for its version before the first real call.
+        self._client = Mastodon(
+            access_token=credentials["access_token"],
+            api_base_url=self.base_url,
+            request_timeout=timeout,
+            ratelimit_method="throw",
+            version_check_mode="none",
+            session=session,
+        )
+
+    def _remember_response(self, response, **kwargs):
+        self._last_response = response
+
+    def limits(self):
+        if self._limits is None:
+            self._limits = Limits(
+                max_length=self._max_characters(),
+                counting_rule=_("Zeichen; jede URL zählt 23, @name@server zählt als @name"),
+                url_length=URL_LENGTH,
+            )
+        return self._limits
+
+    def _max_characters(self):
+        with self._translated_errors(sent=False):
+            try:
+                instance = self._client.instance_v2()
+            except MastodonNotFoundError:
+                # Instances before Mastodon 4.0 only answer the v1 endpoint.
+                instance = self._client.instance_v1()
+        statuses = (instance.get("configuration") or {}).get("statuses") or {}
+        return statuses.get("max_characters") or DEFAULT_MAX_CHARACTERS
+
+    def count(self, text):
+        countable = _URL.sub(_url_placeholder, text)
+        countable = _REMOTE_MENTION.sub(r"@\1", countable)
+        # Mastodon counts grapheme clusters (Ruby's each_grapheme_cluster), so an
+        # emoji sequence or a letter with combining marks counts once, composed or not.
+        return sum(1 for _grapheme in iter_graphemes(countable))
+
+    def publish(self, text, *, idempotency_key):
+        with self._translated_errors(sent=True):
+            self._client.status_post(text, idempotency_key=idempotency_key)
+        return _remote_post(self._last_response.json())
+
+    def update(self, remote_id, text):
+        with self._translated_errors(sent=True):
+            self._client.status_update(remote_id, status=text)
+        return _remote_post(self._last_response.json())
+
+    def retract(self, remote_id):
+        try:
+            with self._translated_errors(sent=True):
+                self._client.status_delete(remote_id)
+        except PermanentError as error:
+            if error.status != 404:
+                raise
+
+    def find_post(self, text, *, idempotency_key):
+        # Mastodon offers no lookup by idempotency key, and re-posting with the key
+        # would create the copy this lookup must only find; so compare texts.
+        wanted = _comparable(text)
+        with self._translated_errors(sent=False):
+            account = self._client.me()
+            self._client.account_statuses(
+                account["id"], exclude_replies=True, exclude_reblogs=True, limit=LOOKUP_PAGE_SIZE
+            )
+            statuses = self._last_response.json()
+        for status in statuses:
+            if _comparable(_html_text(status["content"])) == wanted:
+                return _remote_post(status)
+        return None
+
+    @contextmanager
+    def _translated_errors(self, *, sent):
+        """Turn Mastodon.py's exceptions into the errors that tell delivery what to do next.
+
+        `sent` says whether the call changes something on the network: only then can
+        a failure after sending leave the outcome unknown.
+        """
+        self._last_response = None
+        try:
+            yield
+        except MastodonRatelimitError as error:
+            response = self._last_response
+            raise TransientError(
+                _error_message(response) or str(error),
+                status=response.status_code,
+                response=response,
+                retry_after=_retry_after(response),
+            ) from error
+        except MastodonNetworkError as error:
+            if sent and not _failed_before_sending(error):
+                raise OutcomeUnknown(str(error)) from error
+            raise TransientError(str(error)) from error
+        except MastodonAPIError as error:
+            response = self._last_response
+            if response.ok:
+                # A success whose body could not be read: the change may well have happened.
+                error_class = OutcomeUnknown if sent else TransientError
+                raise error_class(str(error), status=response.status_code, response=response) from error
+            error_class = TransientError if response.status_code >= 500 else PermanentError
+            raise error_class(
+                _error_message(response) or response.reason, status=response.status_code, response=response
+            ) from error
+
+
+def _url_placeholder(match):
+    url = match.group()
+    sentence_end = url[len(url.rstrip(_SENTENCE_PUNCTUATION)) :]
+    return "x" * URL_LENGTH + sentence_end
+
+
+def _remote_post(status):
+    """A status as Mastodon sent it, in its JSON rather than Mastodon.py's types, so it can be stored."""
+    return RemotePost(remote_id=str(status["id"]), url=status["url"], raw=status)
+
+
+def _failed_before_sending(error):
+    """Whether the request never left: no connection could be made, so nothing reached Mastodon."""
+    # Mastodon.py raises MastodonNetworkError inside the except block that caught
+    # requests' exception, which therefore is the implicit context.
+    cause = error.__context__
+    if isinstance(cause, requests.ConnectTimeout):
+        return True
+    if isinstance(cause, requests.ConnectionError) and cause.args:
+        # Refused connections, failed name lookups and connect timeouts alike;
+        # a connection dropped after sending carries a ProtocolError instead.
+        reason = getattr(cause.args[0], "reason", None)
+        return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
+    return False
+
+
+def _error_message(response):
+    """Mastodon's own `error` text from a failed response, if it sent one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
+def _retry_after(response):
+    """Seconds until Mastodon takes requests again: Retry-After, or else the rate limit's reset time."""
+    retry_after = response.headers.get("Retry-After", "").strip()
+    reset = response.headers.get("X-RateLimit-Reset", "").strip()
+    try:
+        if retry_after.isdigit():
+            return int(retry_after)
+        if retry_after:
+            return _seconds_until(parsedate_to_datetime(retry_after), response)
+        # Mastodon sends an ISO 8601 time; some compatible servers send epoch seconds.
+        if reset.isdigit():
+            return _seconds_until(datetime.fromtimestamp(int(reset), UTC), response)
+        if reset:
+            return _seconds_until(datetime.fromisoformat(reset), response)
+    except (TypeError, ValueError):
+        # A garbled header must not hide the rate limit itself; delivery falls back to its backoff.
+        return None
+    return None
+
+
+def _seconds_until(moment, response):
+    # Measured against the server's clock where it sent one, so a skewed local clock does not matter.
+    date = response.headers.get("Date")
+    now = parsedate_to_datetime(date) if date else datetime.now(UTC)
+    return max(0, math.ceil((moment - now).total_seconds()))
+
+
+def _comparable(text):
+    # Mastodon shows a remote mention without its domain and reflows whitespace into HTML.
+    return " ".join(_REMOTE_MENTION.sub(r"@\1", text).split())
+
+
+def _html_text(content):
+    parser = _TextExtractor()
+    parser.feed(content)
+    parser.close()
+    return "".join(parser.parts)
+
+
+class _TextExtractor(HTMLParser):
+    """The visible text of a status' HTML, with line and paragraph breaks as whitespace."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("br", "p"):
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        self.parts.append(data)
