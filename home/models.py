@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
@@ -15,6 +15,7 @@ from wagtail.search import index
 
 from editorial.bypass import BYPASS_PERMISSION
 from editorial.forms import EditorialPageForm
+from syndication.forms import ExcerptCheckingPageForm
 
 from .blocks import RICH_TEXT_FEATURES, BodyBlock
 
@@ -106,7 +107,7 @@ class ArticlePageTag(TaggedItemBase):
 class ArticlePage(Page):
     """A news item or a press release within a section."""
 
-    base_form_class = EditorialPageForm
+    base_form_class = ExcerptCheckingPageForm
     settings_panels = RELEASE_SETTINGS_PANELS
 
     class Kind(models.TextChoices):
@@ -150,6 +151,24 @@ class ArticlePage(Page):
             heading=_("Einordnung"),
         ),
     ]
+    channel_panels = [
+        InlinePanel(
+            "excerpts",
+            heading=_("Kanäle"),
+            label=_("Kanaltext"),
+            help_text=_(
+                "Ein Text je Konto. Er wird mit der Seite freigegeben und beim Veröffentlichen gesendet."
+            ),
+        )
+    ]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading=_("Inhalt")),
+            ObjectList(channel_panels, heading=_("Kanäle")),
+            ObjectList(promote_panels, heading=_("Einordnung")),
+            ObjectList(RELEASE_SETTINGS_PANELS, heading=_("Einstellungen")),
+        ]
+    )
     search_fields = Page.search_fields + [
         index.SearchField("teaser"),
         index.SearchField("body"),

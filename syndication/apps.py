@@ -3,8 +3,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SyndicationConfig(AppConfig):
-    """Channel accounts, excerpts, deliveries and comment import (filled by later work)."""
+    """Channel accounts, excerpts, deliveries and (next) comment import."""
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "syndication"
     verbose_name = _("Verteilung")
+
+    def ready(self):
+        from .signal_handlers import register_signal_handlers
+
+        register_signal_handlers()

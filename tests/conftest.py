@@ -3,6 +3,7 @@
 import email
 import email.policy
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -180,8 +181,14 @@ class CeleryWorker:
         if self.beat:
             command.append("--beat")
         self.log = self.log_path.open("wb")
+        # Its own process group, so that kill() takes the pool processes down with it.
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.environment(), stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         token = uuid.uuid4().hex
         result = ping.delay(token)
@@ -196,13 +203,22 @@ class CeleryWorker:
         raise RuntimeError(f"The worker did not answer within {timeout}s:\n{self.output()}")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if not self.log.closed:
+            self.log.close()
+
+    def kill(self):
+        """SIGKILL the worker and its pool processes at once, as a crash or the OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
         self.log.close()
 
     def output(self):

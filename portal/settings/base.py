@@ -183,7 +183,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.publish_scheduled",
         "schedule": 60.0,
     },
+    # Deliveries keep their next attempt time in the database; the sweep sends what is due.
+    "sweep-deliveries": {
+        "task": "syndication.sweep",
+        "schedule": 10.0,
+    },
 }
+
+# Syndication: seconds a network call may take before its outcome counts as unknown.
+SYNDICATION_TIMEOUT = float(os.environ.get("SYNDICATION_TIMEOUT", "10"))
+CREDENTIAL_KEYS = env_list("CREDENTIAL_KEYS")
+# Extra seconds before a delivery still "sending" counts as abandoned by a dead worker.
+SYNDICATION_STALE_GRACE = 30
+# First retry after this many seconds, doubling up to an hour (or what the network asks for).
+SYNDICATION_RETRY_BASE = 15
 
 # Wagtail's own background work (reference index, file deletion) runs on the
 # Celery worker through a small django-tasks backend.

@@ -5,13 +5,16 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, STORAGES, env_bool
+from .base import CREDENTIAL_KEYS, MIDDLEWARE, STORAGES, env_bool
 
 DEBUG = False
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment in production.")
+
+if not CREDENTIAL_KEYS:
+    raise ImproperlyConfigured("CREDENTIAL_KEYS must be set in the environment in production (Fernet keys).")
 
 AUDIT_LOG_KEY = os.environ.get("AUDIT_LOG_KEY", "")
 if not AUDIT_LOG_KEY:

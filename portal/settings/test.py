@@ -8,6 +8,7 @@ from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
 AUDIT_LOG_KEY = "test-only-insecure-audit-key"  # noqa: S105
+CREDENTIAL_KEYS = ["dGVzdC1vbmx5LWluc2VjdXJlLWNyZWRlbnRpYWwtayE="]  # noqa: S105
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -43,8 +44,12 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-# The beat test waits for a scheduled page; a minute between runs would make it slow.
+# The worker tests wait for the beat; production's intervals would make them slow.
 CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,
     "publish-scheduled-pages": {**CELERY_BEAT_SCHEDULE["publish-scheduled-pages"], "schedule": 2.0},
+    "sweep-deliveries": {**CELERY_BEAT_SCHEDULE["sweep-deliveries"], "schedule": 0.5},
 }
+SYNDICATION_TIMEOUT = 2.0
+SYNDICATION_STALE_GRACE = 1
+SYNDICATION_RETRY_BASE = 0.5

@@ -18,6 +18,7 @@ def article_form_data(article, **changes):
         "expire_at": "",
         "bypass_reason": "",
         "comments": {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0, "MIN_NUM_FORMS": 0, "MAX_NUM_FORMS": 1000},
+        "excerpts": {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0, "MIN_NUM_FORMS": 0, "MAX_NUM_FORMS": 1000},
     }
     data.update(changes)
     return nested_form_data(data)

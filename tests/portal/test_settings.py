@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def manage(*args, **env):
-    hidden = {"SECRET_KEY", "AUDIT_LOG_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    hidden = {"SECRET_KEY", "AUDIT_LOG_KEY", "CREDENTIAL_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {key: value for key, value in os.environ.items() if key not in hidden}
     environment.update(env)
     return subprocess.run(
@@ -34,6 +34,7 @@ def test_production_settings_pass_the_deployment_checklist():
         DJANGO_SETTINGS_MODULE="portal.settings.production",
         SECRET_KEY="x7!kq2-" + "a9Zr4" * 12,
         AUDIT_LOG_KEY="k3y-" + "Qw9" * 12,
+        CREDENTIAL_KEYS="ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk=",
         ALLOWED_HOSTS="portal.musterstadt.example",
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -41,13 +42,31 @@ def test_production_settings_pass_the_deployment_checklist():
 
 
 def test_production_refuses_to_start_without_a_secret_key():
-    result = manage("check", DJANGO_SETTINGS_MODULE="portal.settings.production", AUDIT_LOG_KEY="k3y")
+    result = manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="portal.settings.production",
+        AUDIT_LOG_KEY="k3y",
+        CREDENTIAL_KEYS="ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk=",
+    )
     assert result.returncode != 0
     assert "SECRET_KEY must be set in the environment in production." in result.stderr
 
 
+def test_production_refuses_to_start_without_credential_keys():
+    result = manage(
+        "check", DJANGO_SETTINGS_MODULE="portal.settings.production", SECRET_KEY="x" * 60, AUDIT_LOG_KEY="k"
+    )
+    assert result.returncode != 0
+    assert "CREDENTIAL_KEYS must be set in the environment in production" in result.stderr
+
+
 def test_production_refuses_to_start_without_an_audit_key():
-    result = manage("check", DJANGO_SETTINGS_MODULE="portal.settings.production", SECRET_KEY="x" * 60)
+    result = manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="portal.settings.production",
+        SECRET_KEY="x" * 60,
+        CREDENTIAL_KEYS="ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk=",
+    )
     assert result.returncode != 0
     assert "AUDIT_LOG_KEY must be set in the environment in production." in result.stderr
 
@@ -56,6 +75,7 @@ def test_base_settings_hold_no_secrets():
     base = (ROOT / "portal" / "settings" / "base.py").read_text()
     assert "SECRET_KEY" not in base
     assert "AUDIT_LOG_KEY" not in base
+    assert 'CREDENTIAL_KEYS = env_list("CREDENTIAL_KEYS")' in base
 
 
 def test_models_and_migrations_agree(db):

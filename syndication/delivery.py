@@ -1,0 +1,220 @@
+"""Send one delivery to its network and record the attempt; decide what happens next.
+
+Never twice: the delivery is marked as sending (and the attempt recorded) in a
+committed transaction before the network is called. Whoever finds it still
+"sending" later does not know whether the network got it, and resolves that
+with the network's idempotency key, a look-up of the account's posts, or a
+person.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from .channels.base import OutcomeUnknown, PermanentError, TransientError
+from .models import Delivery, DeliveryAttempt
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_MAX_SECONDS = 60 * 60
+
+
+def backoff(attempt_count, retry_after=None):
+    """Seconds until the next attempt: the network's own wish, else exponential."""
+    delay = min(settings.SYNDICATION_RETRY_BASE * 2 ** max(attempt_count - 1, 0), BACKOFF_MAX_SECONDS)
+    return max(delay, retry_after or 0)
+
+
+def claim(delivery_id):
+    """Mark a due delivery as sending and record the attempt; None if nothing is due."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update().select_related("account").filter(pk=delivery_id).first()
+        )
+        now = timezone.now()
+        if delivery is None or delivery.state != Delivery.State.PENDING:
+            return None, None
+        if delivery.next_attempt_at and delivery.next_attempt_at > now:
+            return None, None
+        delivery.state = Delivery.State.SENDING
+        delivery.sending_since = now
+        delivery.attempt_count += 1
+        delivery.save(update_fields=["state", "sending_since", "attempt_count", "updated_at"])
+        attempt = DeliveryAttempt.objects.create(
+            delivery=delivery, action=delivery.action, payload=payload_of(delivery)
+        )
+    return delivery, attempt
+
+
+def payload_of(delivery):
+    payload = {
+        "account": delivery.account.name,
+        "network": delivery.account.network,
+        "action": delivery.action,
+    }
+    if delivery.action != Delivery.Action.RETRACT:
+        payload["text"] = delivery.text
+    if delivery.remote_id:
+        payload["remote_id"] = delivery.remote_id
+    if delivery.action == Delivery.Action.PUBLISH:
+        payload["idempotency_key"] = str(delivery.idempotency_key)
+    return payload
+
+
+def deliver(delivery_id):
+    """Send a due delivery once. Returns the delivery's new state, or None if nothing was due."""
+    delivery, attempt = claim(delivery_id)
+    if delivery is None:
+        return None
+    channel = delivery.account.channel()
+    try:
+        if delivery.action == Delivery.Action.PUBLISH:
+            post = channel.publish(delivery.text, idempotency_key=str(delivery.idempotency_key))
+        elif delivery.action == Delivery.Action.UPDATE:
+            post = channel.update(delivery.remote_id, delivery.text)
+        else:
+            channel.retract(delivery.remote_id)
+            post = None
+    except TransientError as error:
+        return finish(
+            delivery, attempt, DeliveryAttempt.Outcome.TRANSIENT, error=error, retry_after=error.retry_after
+        )
+    except PermanentError as error:
+        return finish(delivery, attempt, DeliveryAttempt.Outcome.PERMANENT, error=error)
+    except OutcomeUnknown as error:
+        return resolve_unknown(delivery, attempt, channel, error)
+    return finish(delivery, attempt, DeliveryAttempt.Outcome.SUCCESS, post=post)
+
+
+def resolve_unknown(delivery, attempt, channel, error):
+    """The network may have the post. Find out before anything is sent again."""
+    if delivery.action != Delivery.Action.PUBLISH or channel.capabilities.idempotency_key:
+        # Updates and deletions are idempotent; so is a create with the same key.
+        return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, retry_after=0)
+    if channel.capabilities.lookup:
+        try:
+            post = channel.find_post(delivery.text, idempotency_key=str(delivery.idempotency_key))
+        except (TransientError, OutcomeUnknown, PermanentError) as lookup_error:
+            return finish(
+                delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=lookup_error, attention=True
+            )
+        if post is not None:
+            return finish(delivery, attempt, DeliveryAttempt.Outcome.SUCCESS, post=post)
+        return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, retry_after=0)
+    return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, attention=True)
+
+
+def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=None, attention=False):
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().select_related("account").get(pk=delivery.pk)
+        attempt.outcome = outcome
+        attempt.finished_at = now
+        attempt.response = (
+            (post.raw or {"id": post.remote_id, "url": post.url}) if post else error_body(error)
+        )
+        attempt.error = error.message if error else ""
+        attempt.save()
+        delivery.sending_since = None
+        if outcome == DeliveryAttempt.Outcome.SUCCESS:
+            record_success(delivery, post, now)
+        elif attention:
+            delivery.state = Delivery.State.NEEDS_ATTENTION
+            delivery.last_error = error.message
+        elif outcome == DeliveryAttempt.Outcome.PERMANENT:
+            delivery.state = Delivery.State.FAILED
+            delivery.last_error = error.message
+        elif delivery.attempt_count >= MAX_ATTEMPTS:
+            delivery.state = Delivery.State.NEEDS_ATTENTION
+            delivery.last_error = error.message
+        else:
+            delivery.state = Delivery.State.PENDING
+            delivery.last_error = error.message
+            delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempt_count, retry_after))
+        delivery.save()
+        log_outcome(delivery, attempt)
+    return delivery.state
+
+
+def record_success(delivery, post, now):
+    delivery.last_error = ""
+    delivery.next_attempt_at = None
+    if delivery.action == Delivery.Action.RETRACT:
+        delivery.state = Delivery.State.RETRACTED
+        return
+    delivery.state = Delivery.State.POSTED
+    delivery.remote_id = post.remote_id
+    delivery.remote_url = post.url
+    delivery.posted_at = now
+
+
+def error_body(error):
+    if error is None or error.response is None:
+        return None
+    return error.response if isinstance(error.response, dict) else {"body": str(error.response)[:2000]}
+
+
+LOG_ACTIONS = {
+    (Delivery.Action.PUBLISH, Delivery.State.POSTED): "stadtfunk.syndication.posted",
+    (Delivery.Action.UPDATE, Delivery.State.POSTED): "stadtfunk.syndication.updated",
+    (Delivery.Action.RETRACT, Delivery.State.RETRACTED): "stadtfunk.syndication.retracted",
+    (Delivery.Action.PUBLISH, Delivery.State.FAILED): "stadtfunk.syndication.failed",
+    (Delivery.Action.UPDATE, Delivery.State.FAILED): "stadtfunk.syndication.failed",
+    (Delivery.Action.RETRACT, Delivery.State.FAILED): "stadtfunk.syndication.failed",
+}
+
+
+def log_outcome(delivery, attempt):
+    """Final outcomes go into the sealed record with the exact text that went out."""
+    action = LOG_ACTIONS.get((delivery.action, delivery.state))
+    if delivery.state == Delivery.State.NEEDS_ATTENTION:
+        action = "stadtfunk.syndication.needs_attention"
+    if action is None:
+        return
+    log(
+        instance=delivery.page.specific,
+        action=action,
+        data={
+            "account": str(delivery.account),
+            "account_id": delivery.account_id,
+            "payload": attempt.payload,
+            "remote_id": delivery.remote_id,
+            "remote_url": delivery.remote_url,
+            "error": delivery.last_error,
+        },
+    )
+
+
+def stale_sending(now=None):
+    """Deliveries still marked as sending long after any call would have timed out: their worker died."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SYNDICATION_TIMEOUT * 2 + settings.SYNDICATION_STALE_GRACE)
+    return Delivery.objects.filter(state=Delivery.State.SENDING, sending_since__lt=cutoff)
+
+
+def recover(delivery_id):
+    """Settle a delivery whose worker died during the call, as an unknown outcome."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update().select_related("account").filter(pk=delivery_id).first()
+        )
+        if delivery is None or delivery.state != Delivery.State.SENDING:
+            return None
+        attempt = delivery.attempts.order_by("-started_at", "-pk").first()
+    error = OutcomeUnknown("Der Versand wurde unterbrochen (Worker beendet); Ausgang unbekannt.")
+    return resolve_unknown(delivery, attempt, delivery.account.channel(), error)
+
+
+def due_deliveries(now=None, limit=500):
+    now = now or timezone.now()
+    return (
+        Delivery.objects.filter(state=Delivery.State.PENDING)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,187 @@
+"""Channel accounts, the excerpts a page sends to them, and every delivery and attempt."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel
+from wagtail.models import Orderable
+
+from . import credentials as vault
+from .channels import NETWORKS, channel_class
+
+
+class ChannelAccount(models.Model):
+    """One account on one network, e.g. "Stadt Musterstadt" on Mastodon."""
+
+    class UneditablePolicy(models.TextChoices):
+        LEAVE = "leave", _("Stehen lassen")
+        REPOST = "repost", _("Löschen und neu veröffentlichen")
+
+    network = models.CharField(
+        _("Netzwerk"), max_length=20, choices=[(key, label) for key, (label, _path) in NETWORKS.items()]
+    )
+    name = models.CharField(_("Name"), max_length=100)
+    base_url = models.URLField(
+        _("API-Adresse"),
+        help_text=_("Zum Beispiel https://social.musterstadt.de oder https://api.twitter.com"),
+    )
+    encrypted_credentials = models.TextField(editable=False, blank=True)
+    enabled = models.BooleanField(_("aktiv"), default=True)
+    sections = models.ManyToManyField(
+        "home.SectionPage",
+        verbose_name=_("Themenbereiche"),
+        blank=True,
+        related_name="+",
+        help_text=_("Seiten dieser Themenbereiche gehen standardmäßig an dieses Konto."),
+    )
+    tags = models.CharField(
+        _("Schlagwörter"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Kommagetrennt: Seiten mit einem dieser Schlagwörter gehen standardmäßig an dieses Konto."
+        ),
+    )
+    groups = models.ManyToManyField(
+        Group,
+        verbose_name=_("Gruppen, die an dieses Konto senden dürfen"),
+        blank=True,
+        related_name="+",
+    )
+    uneditable_policy = models.CharField(
+        _("Wenn das Netzwerk nicht bearbeiten kann"),
+        max_length=10,
+        choices=UneditablePolicy.choices,
+        default=UneditablePolicy.LEAVE,
+    )
+
+    panels = [
+        FieldPanel("network"),
+        FieldPanel("name"),
+        FieldPanel("base_url"),
+        FieldPanel("enabled"),
+        FieldPanel("sections"),
+        FieldPanel("tags"),
+        FieldPanel("groups"),
+        FieldPanel("uneditable_policy"),
+    ]
+
+    class Meta:
+        verbose_name = _("Kanal-Konto")
+        verbose_name_plural = _("Kanal-Konten")
+        ordering = ["network", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_network_display()})"
+
+    @property
+    def credentials(self):
+        return vault.decrypt(self.encrypted_credentials)
+
+    def set_credentials(self, credentials):
+        self.encrypted_credentials = vault.encrypt(credentials)
+
+    def channel(self, timeout=None):
+        kwargs = {"timeout": timeout} if timeout else {"timeout": settings.SYNDICATION_TIMEOUT}
+        return channel_class(self.network)(self.base_url, self.credentials, **kwargs)
+
+    def tag_list(self):
+        return {tag.strip().lower() for tag in self.tags.split(",") if tag.strip()}
+
+    def usable_by(self, user):
+        return user.is_superuser or self.groups.filter(pk__in=user.groups.values("pk")).exists()
+
+
+class PageExcerpt(Orderable):
+    """The text a page sends to one account; part of the page's revision, so release covers it."""
+
+    page = ParentalKey("home.ArticlePage", related_name="excerpts", on_delete=models.CASCADE)
+    account = models.ForeignKey(
+        ChannelAccount, verbose_name=_("Konto"), on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField(_("Text"))
+
+    panels = [FieldPanel("account"), FieldPanel("text")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("Kanaltext")
+        verbose_name_plural = _("Kanaltexte")
+
+
+class Delivery(models.Model):
+    """One page on one account: the copy's state on the network and what it reflects."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Wartet")
+        SENDING = "sending", _("Wird gesendet")
+        POSTED = "posted", _("Veröffentlicht")
+        FAILED = "failed", _("Fehlgeschlagen")
+        NEEDS_ATTENTION = "attention", _("Braucht Aufmerksamkeit")
+        RETRACT_PENDING = "retract", _("Wird zurückgezogen")
+        RETRACTED = "retracted", _("Zurückgezogen")
+        REMOVE_BY_HAND = "by_hand", _("Von Hand entfernen")
+
+    class Action(models.TextChoices):
+        PUBLISH = "publish", _("Veröffentlichen")
+        UPDATE = "update", _("Aktualisieren")
+        RETRACT = "retract", _("Zurückziehen")
+
+    page = models.ForeignKey("wagtailcore.Page", on_delete=models.CASCADE, related_name="deliveries")
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="deliveries")
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.PUBLISH)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    remote_id = models.CharField(max_length=255, blank=True)
+    remote_url = models.URLField(max_length=500, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    # One key per create: a retry after an unknown outcome reuses it, so the network
+    # can recognise the repeat (Mastodon's Idempotency-Key).
+    idempotency_key = models.UUIDField(default=uuid.uuid4)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Zustellung")
+        verbose_name_plural = _("Zustellungen")
+        constraints = [
+            models.UniqueConstraint(fields=["page", "account"], name="one_delivery_per_page_and_account")
+        ]
+
+    def __str__(self):
+        return f"{self.page_id} → {self.account} ({self.get_state_display()})"
+
+
+class DeliveryAttempt(models.Model):
+    """Exactly what went out and what came back: the revision-safe record of a delivery."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("Erfolgreich")
+        TRANSIENT = "transient", _("Vorübergehender Fehler")
+        PERMANENT = "permanent", _("Dauerhafter Fehler")
+        UNKNOWN = "unknown", _("Ausgang unbekannt")
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    action = models.CharField(max_length=10, choices=Delivery.Action.choices)
+    payload = models.JSONField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} #{self.pk}: {self.get_outcome_display() or '…'}"

@@ -1,0 +1,200 @@
+"""Release → deliveries → a real worker → the stand-ins: one copy per page and account, or a shown state."""
+
+import pytest
+from django.contrib.auth.models import Group
+from wagtail.models import PageLogEntry
+
+from sandbox.x_api import DEFAULT_TOKEN
+from syndication.models import ChannelAccount, Delivery, DeliveryAttempt
+from tests import factories
+from tests.conftest import CeleryWorker, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+TEXT = "Museumsnacht am Samstag: 30 Stationen, ein Ticket. https://musterstadt.example/kultur/museumsnacht/"
+
+
+@pytest.fixture
+def worker(transactional_db):
+    running = CeleryWorker(beat=True).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def accounts(mastodon, x_api):
+    editors = Group.objects.create(name="Redaktion Kultur")
+    city_mastodon = ChannelAccount(network="mastodon", name="Stadt Musterstadt", base_url=mastodon.base_url)
+    city_mastodon.set_credentials({"access_token": mastodon.token})
+    city_mastodon.save()
+    city_x = ChannelAccount(network="x", name="Stadt Musterstadt", base_url=x_api.url)
+    city_x.set_credentials({"access_token": DEFAULT_TOKEN})
+    city_x.save()
+    for account in (city_mastodon, city_x):
+        account.groups.add(editors)
+    return {"mastodon": city_mastodon, "x": city_x}
+
+
+def article_with_excerpts(accounts, text=TEXT, publish=True):
+    section = factories.section_page(factories.home_page(), title="Kultur")
+    article = factories.article_page(section, title="Museumsnacht", publish=False)
+    for account in accounts:
+        article.excerpts.create(account=account, text=text)
+    revision = article.save_revision()
+    if publish:
+        revision.publish()
+    article.refresh_from_db()
+    return article
+
+
+def delivery_of(article, account):
+    return Delivery.objects.get(page=article, account=account)
+
+
+def settled(article, account, *states):
+    return lambda: delivery_of(article, account).state in states
+
+
+def mastodon_statuses(mastodon):
+    account_id = mastodon.observer.me()["id"]
+    return mastodon.observer.account_statuses(account_id)
+
+
+def live_x_posts(x_api):
+    return [post for post in x_api.app.posts() if not post["deleted"]]
+
+
+def test_release_fans_out_to_mastodon_and_x(worker, accounts, mastodon, x_api):
+    article = article_with_excerpts(accounts.values())
+
+    for account in accounts.values():
+        wait_for(settled(article, account, Delivery.State.POSTED), message=f"{account} to be posted")
+
+    statuses = mastodon_statuses(mastodon)
+    assert len(statuses) == 1
+    assert "Museumsnacht am Samstag" in statuses[0]["content"]
+    assert [post["text"] for post in live_x_posts(x_api)] == [TEXT]
+    delivery = delivery_of(article, accounts["x"])
+    assert delivery.remote_id == live_x_posts(x_api)[0]["id"]
+    attempt = delivery.attempts.get()
+    assert attempt.payload["text"] == TEXT
+    assert attempt.outcome == DeliveryAttempt.Outcome.SUCCESS
+    assert PageLogEntry.objects.filter(page=article, action="stadtfunk.syndication.posted").count() == 2
+
+
+def test_server_error_then_success_posts_once(worker, accounts, x_api):
+    x_api.faults.error("POST", "/2/tweets", 503, times=2)
+    article = article_with_excerpts([accounts["x"]])
+
+    wait_for(settled(article, accounts["x"], Delivery.State.POSTED), message="the retry to post")
+
+    assert len(live_x_posts(x_api)) == 1
+    outcomes = list(delivery_of(article, accounts["x"]).attempts.values_list("outcome", flat=True))
+    assert outcomes == ["transient", "transient", "success"]
+
+
+def test_rate_limit_with_retry_after_is_honoured(worker, accounts, mastodon):
+    mastodon.sandbox.fault(
+        methods=["POST"],
+        path_regex="^/api/v1/statuses$",
+        effect={
+            "type": "status",
+            "status": 429,
+            "headers": {"Retry-After": "2"},
+            "body": {"error": "Too many requests"},
+        },
+    )
+    article = article_with_excerpts([accounts["mastodon"]])
+
+    wait_for(
+        settled(article, accounts["mastodon"], Delivery.State.POSTED), message="the post after the limit"
+    )
+
+    attempts = list(delivery_of(article, accounts["mastodon"]).attempts.order_by("pk"))
+    assert [attempt.outcome for attempt in attempts] == ["transient", "success"]
+    assert (attempts[1].started_at - attempts[0].finished_at).total_seconds() >= 1.9
+    assert len(mastodon_statuses(mastodon)) == 1
+
+
+def test_timeout_after_the_post_was_accepted_makes_no_second_copy(worker, accounts, mastodon, x_api):
+    x_api.faults.timeout("POST", "/2/tweets", 5, after=True)
+    mastodon.sandbox.fault_after_handling("timeout", "POST", "/api/v1/statuses")
+    article = article_with_excerpts(accounts.values())
+
+    for account in accounts.values():
+        wait_for(settled(article, account, Delivery.State.POSTED), message=f"{account} to settle")
+
+    assert len(live_x_posts(x_api)) == 1
+    assert len(mastodon_statuses(mastodon)) == 1
+    x_attempts = delivery_of(article, accounts["x"]).attempts.values_list("outcome", flat=True)
+    assert list(x_attempts) == ["success"] or "unknown" in x_attempts
+
+
+def test_worker_killed_during_the_send_ends_in_one_copy(accounts, x_api, transactional_db):
+    x_api.faults.latency("POST", "/2/tweets", 1.5)
+    first = CeleryWorker(beat=True).start()
+    article = article_with_excerpts([accounts["x"]])
+    wait_for(settled(article, accounts["x"], Delivery.State.SENDING), message="the send to start")
+    first.kill()
+
+    second = CeleryWorker(beat=True).start()
+    try:
+        wait_for(
+            settled(article, accounts["x"], Delivery.State.POSTED),
+            timeout=45,
+            message="recovery after the kill",
+        )
+    finally:
+        second.stop()
+    assert len(live_x_posts(x_api)) == 1
+
+
+def test_unpublishing_takes_the_copies_down(worker, accounts, mastodon, x_api):
+    article = article_with_excerpts(accounts.values())
+    for account in accounts.values():
+        wait_for(settled(article, account, Delivery.State.POSTED), message=f"{account} to be posted")
+
+    article.unpublish()
+
+    for account in accounts.values():
+        wait_for(settled(article, account, Delivery.State.RETRACTED), message=f"{account} to be retracted")
+    assert live_x_posts(x_api) == []
+    assert mastodon_statuses(mastodon) == []
+
+
+def test_changed_excerpt_updates_the_copies_in_place(worker, accounts, mastodon, x_api):
+    article = article_with_excerpts(accounts.values())
+    for account in accounts.values():
+        wait_for(settled(article, account, Delivery.State.POSTED), message=f"{account} to be posted")
+    mastodon_id = delivery_of(article, accounts["mastodon"]).remote_id
+
+    for excerpt in article.excerpts.all():
+        excerpt.text = "Museumsnacht: jetzt mit Shuttlebus!"
+    article.save_revision().publish()
+
+    wait_for(
+        lambda: all(
+            delivery_of(article, account).attempts.filter(action="update", outcome="success").exists()
+            for account in accounts.values()
+        ),
+        message="both copies to be updated",
+    )
+    statuses = mastodon_statuses(mastodon)
+    assert [status["id"] for status in statuses] == [mastodon_id]
+    assert "Shuttlebus" in statuses[0]["content"]
+    # An edit on X is a new post id in the same edit chain; the chain's head is the copy.
+    heads = [post for post in live_x_posts(x_api) if post["id"] == post["edit_history_tweet_ids"][-1]]
+    assert [post["text"] for post in heads] == ["Museumsnacht: jetzt mit Shuttlebus!"]
+    assert delivery_of(article, accounts["x"]).remote_id == heads[0]["id"]
+
+
+def test_revoked_token_fails_permanently_and_shows_the_networks_reason(worker, accounts, x_api):
+    x_api.app.revoke(DEFAULT_TOKEN)
+    article = article_with_excerpts([accounts["x"]])
+
+    wait_for(settled(article, accounts["x"], Delivery.State.FAILED), message="the failure to be recorded")
+
+    delivery = delivery_of(article, accounts["x"])
+    assert delivery.last_error
+    assert delivery.attempts.count() == 1
+    assert live_x_posts(x_api) == []
