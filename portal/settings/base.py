@@ -161,6 +161,7 @@ WAGTAILADMIN_NOTIFICATION_FROM_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
@@ -197,6 +198,8 @@ CREDENTIAL_KEYS = env_list("CREDENTIAL_KEYS")
 SYNDICATION_STALE_GRACE = 30
 # First retry after this many seconds, doubling up to an hour (or what the network asks for).
 SYNDICATION_RETRY_BASE = 15
+# A queued delivery not taken by a worker within this many seconds is queued again (a lost message).
+SYNDICATION_REQUEUE_AFTER = 120
 
 # Wagtail's own background work (reference index, file deletion) runs on the
 # Celery worker through a small django-tasks backend.
@@ -238,6 +241,8 @@ WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# No requests to other hosts, not even for avatars in the admin.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 
 # Four-eyes release: a change after approval needs approval again, and the
