@@ -7,7 +7,7 @@ with the network's idempotency key, a look-up of the account's posts, or a
 person.
 """
 
-import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,8 +17,6 @@ from wagtail.log_actions import log
 
 from .channels.base import OutcomeUnknown, PermanentError, TransientError
 from .models import Delivery, DeliveryAttempt
-
-logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BACKOFF_MAX_SECONDS = 60 * 60
@@ -30,11 +28,19 @@ def backoff(attempt_count, retry_after=None):
     return max(delay, retry_after or 0)
 
 
+# Every lock below takes the delivery row only (of=self): locking the joined account
+# row too would block a publishing transaction's foreign-key check on PostgreSQL
+# while this one waits for the audit chain that the publisher holds — a deadlock.
+
+
 def claim(delivery_id):
     """Mark a due delivery as sending and record the attempt; None if nothing is due."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update().select_related("account").filter(pk=delivery_id).first()
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .filter(pk=delivery_id)
+            .first()
         )
         now = timezone.now()
         if delivery is None or delivery.state != Delivery.State.PENDING:
@@ -43,8 +49,9 @@ def claim(delivery_id):
             return None, None
         delivery.state = Delivery.State.SENDING
         delivery.sending_since = now
+        delivery.enqueued_at = None
         delivery.attempt_count += 1
-        delivery.save(update_fields=["state", "sending_since", "attempt_count", "updated_at"])
+        delivery.save(update_fields=["state", "sending_since", "enqueued_at", "attempt_count", "updated_at"])
         attempt = DeliveryAttempt.objects.create(
             delivery=delivery, action=delivery.action, payload=payload_of(delivery)
         )
@@ -57,7 +64,7 @@ def payload_of(delivery):
         "network": delivery.account.network,
         "action": delivery.action,
     }
-    if delivery.action != Delivery.Action.RETRACT:
+    if delivery.action not in {Delivery.Action.RETRACT, Delivery.Action.REPOST}:
         payload["text"] = delivery.text
     if delivery.remote_id:
         payload["remote_id"] = delivery.remote_id
@@ -78,6 +85,7 @@ def deliver(delivery_id):
         elif delivery.action == Delivery.Action.UPDATE:
             post = channel.update(delivery.remote_id, delivery.text)
         else:
+            # RETRACT, or the first half of REPOST.
             channel.retract(delivery.remote_id)
             post = None
     except TransientError as error:
@@ -112,7 +120,9 @@ def resolve_unknown(delivery, attempt, channel, error):
 def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=None, attention=False):
     now = timezone.now()
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().select_related("account").get(pk=delivery.pk)
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",)).select_related("account").get(pk=delivery.pk)
+        )
         attempt.outcome = outcome
         attempt.finished_at = now
         attempt.response = (
@@ -138,12 +148,25 @@ def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=Non
             delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempt_count, retry_after))
         delivery.save()
         log_outcome(delivery, attempt)
+        if delivery.state in {Delivery.State.FAILED, Delivery.State.NEEDS_ATTENTION}:
+            from .tasks import alert_task
+
+            transaction.on_commit(lambda: alert_task.delay(delivery.pk))
     return delivery.state
 
 
 def record_success(delivery, post, now):
     delivery.last_error = ""
     delivery.next_attempt_at = None
+    if delivery.action == Delivery.Action.REPOST:
+        # The old copy is gone; the new one goes out as a fresh create, right away.
+        delivery.action = Delivery.Action.PUBLISH
+        delivery.idempotency_key = uuid.uuid4()
+        delivery.remote_id = delivery.remote_url = ""
+        delivery.state = Delivery.State.PENDING
+        delivery.enqueued_at = now
+        transaction.on_commit(lambda: enqueue_now(delivery.pk))
+        return
     if delivery.action == Delivery.Action.RETRACT:
         delivery.state = Delivery.State.RETRACTED
         return
@@ -151,6 +174,12 @@ def record_success(delivery, post, now):
     delivery.remote_id = post.remote_id
     delivery.remote_url = post.url
     delivery.posted_at = now
+
+
+def enqueue_now(delivery_id):
+    from .tasks import deliver_task
+
+    deliver_task.delay(delivery_id)
 
 
 def error_body(error):
@@ -163,6 +192,7 @@ LOG_ACTIONS = {
     (Delivery.Action.PUBLISH, Delivery.State.POSTED): "stadtfunk.syndication.posted",
     (Delivery.Action.UPDATE, Delivery.State.POSTED): "stadtfunk.syndication.updated",
     (Delivery.Action.RETRACT, Delivery.State.RETRACTED): "stadtfunk.syndication.retracted",
+    (Delivery.Action.REPOST, Delivery.State.PENDING): "stadtfunk.syndication.retracted",
     (Delivery.Action.PUBLISH, Delivery.State.FAILED): "stadtfunk.syndication.failed",
     (Delivery.Action.UPDATE, Delivery.State.FAILED): "stadtfunk.syndication.failed",
     (Delivery.Action.RETRACT, Delivery.State.FAILED): "stadtfunk.syndication.failed",
@@ -171,7 +201,7 @@ LOG_ACTIONS = {
 
 def log_outcome(delivery, attempt):
     """Final outcomes go into the sealed record with the exact text that went out."""
-    action = LOG_ACTIONS.get((delivery.action, delivery.state))
+    action = LOG_ACTIONS.get((attempt.action, delivery.state))
     if delivery.state == Delivery.State.NEEDS_ATTENTION:
         action = "stadtfunk.syndication.needs_attention"
     if action is None:
@@ -201,7 +231,10 @@ def recover(delivery_id):
     """Settle a delivery whose worker died during the call, as an unknown outcome."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update().select_related("account").filter(pk=delivery_id).first()
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .filter(pk=delivery_id)
+            .first()
         )
         if delivery is None or delivery.state != Delivery.State.SENDING:
             return None
@@ -211,10 +244,21 @@ def recover(delivery_id):
 
 
 def due_deliveries(now=None, limit=500):
+    """Pending deliveries whose time has come and that no queued message is about to take.
+
+    A delivery counts as taken for SYNDICATION_REQUEUE_AFTER seconds after it was
+    enqueued; after that its message is presumed lost and it is queued again.
+    """
     now = now or timezone.now()
+    lost_before = now - timedelta(seconds=settings.SYNDICATION_REQUEUE_AFTER)
     return (
         Delivery.objects.filter(state=Delivery.State.PENDING)
         .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .filter(models.Q(enqueued_at__isnull=True) | models.Q(enqueued_at__lt=lost_before))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def mark_enqueued(delivery_ids):
+    Delivery.objects.filter(pk__in=delivery_ids).update(enqueued_at=timezone.now())

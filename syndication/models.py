@@ -129,6 +129,7 @@ class Delivery(models.Model):
         PUBLISH = "publish", _("Veröffentlichen")
         UPDATE = "update", _("Aktualisieren")
         RETRACT = "retract", _("Zurückziehen")
+        REPOST = "repost", _("Löschen und neu veröffentlichen")
 
     page = models.ForeignKey("wagtailcore.Page", on_delete=models.CASCADE, related_name="deliveries")
     account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="deliveries")
@@ -146,6 +147,8 @@ class Delivery(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When a message for it was last put on the queue; the sweep leaves it alone for a while.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     sending_since = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

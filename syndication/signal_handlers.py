@@ -7,8 +7,10 @@ from .outbox import retract_all, write_outbox
 
 
 def enqueue(delivery_ids):
+    from .delivery import mark_enqueued
     from .tasks import deliver_task
 
+    mark_enqueued(delivery_ids)
     for delivery_id in delivery_ids:
         transaction.on_commit(lambda delivery_id=delivery_id: deliver_task.delay(delivery_id))
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import delivery
+from . import alerts, delivery
 
 
 @shared_task(name="syndication.deliver", acks_late=True)
@@ -19,9 +19,16 @@ def recover_task(delivery_id):
 def sweep_task():
     """Queue whatever is due (a retry's time has come, a message was lost) and settle stale sends."""
     due = list(delivery.due_deliveries())
+    delivery.mark_enqueued(due)
     for delivery_id in due:
         deliver_task.delay(delivery_id)
     stale = list(delivery.stale_sending().values_list("pk", flat=True))
     for delivery_id in stale:
         recover_task.delay(delivery_id)
     return {"queued": len(due), "recovering": len(stale)}
+
+
+@shared_task(name="syndication.alert", autoretry_for=(OSError,), retry_backoff=5, max_retries=5)
+def alert_task(delivery_id):
+    """Mail the page's authors and the account administrators; SMTP trouble is retried."""
+    return alerts.send_alert(delivery_id)

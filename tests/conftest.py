@@ -1,4 +1,4 @@
-"""Shared fixtures: a small portal, headless Chromium with axe, and a real Celery worker."""
+"""Shared fixtures: a small portal, headless Chromium with axe, a real Celery worker and the X stand-in."""
 
 import email
 import email.policy
@@ -16,6 +16,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from sandbox.faults import start_in_thread
+from sandbox.x_api import XStandIn
 from tests import factories
 
 # Playwright's sync API keeps an event loop running in the test thread; Django's
@@ -169,6 +171,10 @@ class CeleryWorker:
         env = os.environ.copy()
         env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
         env["STADTFUNK_TEST_WORKER_DB"] = str(connection.settings_dict["NAME"])
+        if settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+            env["STADTFUNK_TEST_EMAIL_BACKEND"] = settings.EMAIL_BACKEND
+            env["EMAIL_HOST"] = settings.EMAIL_HOST
+            env["EMAIL_PORT"] = str(settings.EMAIL_PORT)
         return env
 
     def start(self, timeout=60):
@@ -195,12 +201,12 @@ class CeleryWorker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"The worker exited early:\n{self.output()}")
+                raise RuntimeError(f"The worker exited early:\n{self.output(last=4000)}")
             if result.ready():
                 assert result.get() == {"pong": token}
                 return self
             time.sleep(0.2)
-        raise RuntimeError(f"The worker did not answer within {timeout}s:\n{self.output()}")
+        raise RuntimeError(f"The worker did not answer within {timeout}s:\n{self.output(last=4000)}")
 
     def stop(self):
         if self.process is None:
@@ -221,14 +227,18 @@ class CeleryWorker:
         self.process.wait()
         self.log.close()
 
-    def output(self):
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
+    def output(self, last=None):
+        """The worker's log so far; `last` characters of it for error messages."""
+        if not self.log.closed:
+            self.log.flush()
+        text = self.log_path.read_text(errors="replace")
+        return text[-last:] if last else text
 
 
 @pytest.fixture
 def celery_worker(transactional_db):
-    worker = CeleryWorker().start()
+    """A real worker with its beat (scheduled publishing, the delivery sweep), started."""
+    worker = CeleryWorker(beat=True).start()
     yield worker
     worker.stop()
 
@@ -242,3 +252,17 @@ def wait_for(condition, timeout=30, interval=0.2, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"Timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture(scope="session")
+def x_server():
+    with start_in_thread(XStandIn()) as server:
+        yield server
+
+
+@pytest.fixture
+def x_api(x_server):
+    """The X stand-in, reset; `.app` is its state, `.faults` its fault plan, `.url` its base URL."""
+    x_server.faults.clear()
+    x_server.app.reset()
+    return x_server

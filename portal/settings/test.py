@@ -11,7 +11,10 @@ AUDIT_LOG_KEY = "test-only-insecure-audit-key"  # noqa: S105
 CREDENTIAL_KEYS = ["dGVzdC1vbmx5LWluc2VjdXJlLWNyZWRlbnRpYWwtayE="]  # noqa: S105
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker started by a mail test is pointed at that test's SMTP server.
+EMAIL_BACKEND = os.environ.get(
+    "STADTFUNK_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -53,3 +56,4 @@ CELERY_BEAT_SCHEDULE = {
 SYNDICATION_TIMEOUT = 2.0
 SYNDICATION_STALE_GRACE = 1
 SYNDICATION_RETRY_BASE = 0.5
+SYNDICATION_REQUEUE_AFTER = 10

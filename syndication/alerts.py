@@ -1,0 +1,64 @@
+"""Nothing fails silently: a delivery that failed or needs a person is mailed and shown in the admin."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from wagtail.models import Revision
+
+from .models import Delivery
+
+ALERT_STATES = {Delivery.State.FAILED, Delivery.State.NEEDS_ATTENTION}
+
+
+def recipients(delivery):
+    """The page's authors and whoever administers channel accounts."""
+    User = get_user_model()
+    author_ids = set(
+        Revision.page_revisions.filter(object_id=str(delivery.page_id))
+        .exclude(user=None)
+        .values_list("user_id", flat=True)
+    )
+    if delivery.page.owner_id:
+        author_ids.add(delivery.page.owner_id)
+    administrators = Q(is_superuser=True) | Q(
+        groups__permissions__codename="change_channelaccount",
+        groups__permissions__content_type__app_label="syndication",
+    )
+    users = User.objects.filter(Q(pk__in=author_ids) | administrators, is_active=True).exclude(email="")
+    return sorted({user.email for user in users})
+
+
+def send_alert(delivery_id):
+    delivery = Delivery.objects.select_related("account", "page").get(pk=delivery_id)
+    if delivery.state not in ALERT_STATES:
+        return 0
+    context = {
+        "delivery": delivery,
+        "page": delivery.page,
+        "admin_url": f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{delivery.page_id}/edit/",
+    }
+    subject = _("Stadtfunk: „%(page)s“ an %(account)s – %(state)s") % {
+        "page": delivery.page.title,
+        "account": delivery.account,
+        "state": delivery.get_state_display(),
+    }
+    return send_mail(
+        subject,
+        render_to_string("syndication/alert_mail.txt", context),
+        None,
+        recipients(delivery),
+    )
+
+
+def open_problems(user):
+    """Deliveries that need a person, on pages this user may edit (all of them for administrators)."""
+    problems = Delivery.objects.filter(state__in=ALERT_STATES).select_related("account", "page")
+    if not user.is_superuser:
+        from wagtail.permission_policies.pages import PagePermissionPolicy
+
+        editable = PagePermissionPolicy().instances_user_has_permission_for(user, "change")
+        problems = problems.filter(page__in=editable)
+    return problems.order_by("-updated_at")
