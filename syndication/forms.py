@@ -6,55 +6,131 @@ from wagtail.admin.forms import WagtailAdminModelForm
 
 from editorial.forms import EditorialPageForm
 
+from . import excerpts
 from .channels.base import ChannelError
+from .models import PageExcerpt
 
 
 class ExcerptCheckingPageForm(EditorialPageForm):
-    """Refuses excerpts for accounts the editor may not use and excerpts over a channel's limit."""
+    """Starts a new article with its routed accounts, fills empty texts, refuses what may not go out.
+
+    Title, teaser and address of a new article exist only once the editor has
+    written them, so default texts are made on the server when the form is saved:
+    an excerpt left empty gets one, and the first save adds the accounts the
+    article's tags route to unless the editor already kept or removed them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.added_excerpts = []
+        formset = self.formsets.get("excerpts")
+        if formset is None:
+            return
+        if not self.is_bound and self.instance.pk is None and self.for_user is not None:
+            accounts = excerpts.routed_accounts(self.for_user, section=self.parent_page)
+            formset.extra = len(accounts)
+            formset.initial_extra = [{"account": account.pk} for account in accounts]
+        for form in formset.forms:
+            form.fields["text"].required = False
 
     def clean(self):
         cleaned_data = super().clean()
         formset = self.formsets.get("excerpts")
         if formset is None:
             return cleaned_data
+        # The page form is cleaned before its formsets; their cleaned data is needed here.
+        formset.is_valid()
+        url = excerpts.page_url(self.parent_page, cleaned_data.get("slug"))
         seen = set()
+        decided = set()
         for form in formset.forms:
-            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
-                continue
-            account = form.cleaned_data.get("account")
-            text = form.cleaned_data.get("text", "")
+            account = getattr(form, "cleaned_data", {}).get("account")
             if account is None:
+                continue
+            decided.add(account.pk)
+            if form.cleaned_data.get("DELETE"):
                 continue
             if account.pk in seen:
                 form.add_error("account", _("Dieses Konto ist schon ausgewählt."))
             seen.add(account.pk)
             if not account.usable_by(self.for_user):
-                form.add_error(
-                    "account", _("Ihre Gruppen dürfen nicht an „%(account)s“ senden.") % {"account": account}
-                )
+                form.add_error("account", forbidden(account))
                 continue
+            text = form.cleaned_data.get("text", "")
+            if not text:
+                text = self.generated_text(form, account, cleaned_data, url)
+                if text is None:
+                    continue
+                form.cleaned_data["text"] = form.instance.text = text
             self.check_length(form, account, text)
+        if self.instance.pk is None and self.for_user is not None:
+            self.added_excerpts = self.tag_routed_excerpts(cleaned_data, url, decided)
         return cleaned_data
+
+    def tag_routed_excerpts(self, cleaned_data, url, decided):
+        """Excerpts for accounts the new article's tags route to, which the editor could not see yet."""
+        added = []
+        tags = cleaned_data.get("tags") or ()
+        for account in excerpts.routed_accounts(self.for_user, section=self.parent_page, tags=tags):
+            if account.pk in decided:
+                continue
+            try:
+                text = compose(account, cleaned_data, url)
+            except ChannelError:
+                # Unmeasurable now; the editor can still add the account and will see why.
+                continue
+            added.append(PageExcerpt(account=account, text=text))
+        return added
+
+    def save(self, commit=True):
+        page = super().save(commit=commit)
+        if self.added_excerpts:
+            page.excerpts.add(*self.added_excerpts)
+            if commit:
+                page.excerpts.commit()
+        return page
+
+    @staticmethod
+    def generated_text(form, account, cleaned_data, url):
+        try:
+            return compose(account, cleaned_data, url)
+        except ChannelError as error:
+            form.add_error("text", unmeasurable(account, error))
+            return None
 
     @staticmethod
     def check_length(form, account, text):
-        channel = account.channel()
         try:
-            limit = channel.limits().max_length
+            measurement = excerpts.measure(account, text)
         except ChannelError as error:
-            form.add_error(
-                "text",
-                _("Die Länge für %(account)s lässt sich gerade nicht prüfen: %(reason)s")
-                % {"account": account, "reason": error.message},
-            )
+            form.add_error("text", unmeasurable(account, error))
             return
-        length = channel.count(text)
-        if length > limit:
-            form.add_error(
-                "text",
-                _("Zu lang für %(account)s: %(length)s von %(limit)s Zeichen, %(over)s zu viel.")
-                % {"account": account, "length": length, "limit": limit, "over": length - limit},
-            )
+        if measurement.overflow:
+            form.add_error("text", too_long(account, measurement))
+
+
+def compose(account, cleaned_data, url):
+    return excerpts.default_text(account, cleaned_data.get("title", ""), cleaned_data.get("teaser", ""), url)
+
+
+def forbidden(account):
+    return _("Ihre Gruppen dürfen nicht an „%(account)s“ senden.") % {"account": account}
+
+
+def unmeasurable(account, error):
+    return _("Die Länge für %(account)s lässt sich gerade nicht prüfen: %(reason)s") % {
+        "account": account,
+        "reason": error.message,
+    }
+
+
+def too_long(account, measurement):
+    return _("Zu lang für %(account)s: %(length)s von %(limit)s Zeichen, %(over)s zu viel.") % {
+        "account": account,
+        "length": measurement.length,
+        "limit": measurement.limit,
+        "over": measurement.overflow,
+    }
 
 
 class ChannelAccountForm(WagtailAdminModelForm):

@@ -1,25 +1,20 @@
+from django.templatetags.static import static
+from django.urls import path, reverse
+from django.utils.html import format_html, json_script
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.log_actions import LogFormatter
 
+from . import views
 from .forms import ChannelAccountForm
 from .models import ChannelAccount
+from .panels import DeliveryProblemsPanel
 
 
 class ChannelAccountViewSet(ModelViewSet):
     model = ChannelAccount
-    form_fields = [
-        "network",
-        "name",
-        "base_url",
-        "enabled",
-        "sections",
-        "tags",
-        "groups",
-        "uneditable_policy",
-    ]
     icon = "globe"
     add_to_settings_menu = True
     menu_label = _("Kanal-Konten")
@@ -27,11 +22,11 @@ class ChannelAccountViewSet(ModelViewSet):
     list_filter = ["network", "enabled"]
     search_fields = ["name"]
     copy_view_enabled = False
-
-    def get_form_class(self, for_update=False):
-        return ChannelAccountForm
-
-    panels = [*ChannelAccount.panels[:3], FieldPanel("access_token"), *ChannelAccount.panels[3:]]
+    # The token field sits between the address and the switches; its form writes it encrypted.
+    edit_handler = ObjectList(
+        [*ChannelAccount.panels[:3], FieldPanel("access_token"), *ChannelAccount.panels[3:]],
+        base_form_class=ChannelAccountForm,
+    )
 
 
 @hooks.register("register_admin_viewset")
@@ -60,3 +55,30 @@ def register_syndication_log_actions(actions):
 
         Formatter.label = label
         actions.register_action(action)(Formatter)
+
+
+@hooks.register("register_admin_urls")
+def register_excerpt_length_url():
+    return [path("syndication/excerpt-length/", views.excerpt_length, name="syndication_excerpt_length")]
+
+
+@hooks.register("insert_editor_js")
+def excerpt_counter_js():
+    # Wagtail 8 has no editor-only CSS hook; a stylesheet link is allowed in the body.
+    config = {
+        "url": reverse("syndication_excerpt_length"),
+        "preview": _("Vorschau des Beitrags"),
+        "empty": _("Leer: Der Text wird beim Speichern aus Titel, Anreißer und Link erzeugt."),
+        "failed": _("Die Länge lässt sich gerade nicht prüfen."),
+    }
+    return format_html(
+        '<link rel="stylesheet" href="{}">{}<script src="{}" defer></script>',
+        static("syndication/excerpt-counter.css"),
+        json_script(config, "syndication-excerpt-counter"),
+        static("syndication/excerpt-counter.js"),
+    )
+
+
+@hooks.register("construct_homepage_panels")
+def add_delivery_problems_panel(request, panels):
+    panels.append(DeliveryProblemsPanel(request.user))

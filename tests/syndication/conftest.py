@@ -1,14 +1,16 @@
-"""Fixtures for the network modules: the networks' stand-ins, running as real HTTP servers."""
+"""Fixtures for the network modules: the Mastodon stand-in, running as a real HTTP server.
+
+The X stand-in's fixtures are shared from tests/conftest.py: the demo's fan-out test uses them too.
+"""
 
 from types import SimpleNamespace
 
 import pytest
 from mastodon import Mastodon
 
-from sandbox.faults import start_in_thread
 from sandbox.mastodon import MastodonSandbox
-from sandbox.x_api import XStandIn
 from syndication.channels.mastodon import MastodonChannel
+from tests.editorial.conftest import newsroom  # noqa: F401 -- sections, people and workflows, shared
 
 # Long enough for any call to the local stand-in, short enough that a held reply costs little.
 CHANNEL_TIMEOUT = 1.0
@@ -40,17 +42,3 @@ def mastodon(mastodon_sandbox):
 @pytest.fixture
 def mastodon_channel(mastodon):
     return MastodonChannel(mastodon.base_url, {"access_token": mastodon.token}, timeout=CHANNEL_TIMEOUT)
-
-
-@pytest.fixture(scope="session")
-def x_server():
-    with start_in_thread(XStandIn()) as server:
-        yield server
-
-
-@pytest.fixture
-def x_api(x_server):
-    """The X stand-in, reset; `.app` is its state, `.faults` its fault plan, `.url` its base URL."""
-    x_server.faults.clear()
-    x_server.app.reset()
-    return x_server
