@@ -278,7 +278,15 @@ STANDARD_PAGES = [
     },
 ]
 
-# Written and submitted by Kultur's editor; waits for the Freigabe group.
+# The city's accounts, on the local stand-ins that `make run` serves (Procfile.dev).
+# (network, name, base URL)
+CHANNEL_ACCOUNTS = [
+    ("mastodon", "Stadt Musterstadt", "http://127.0.0.1:8602"),
+    ("x", "Stadt Musterstadt", "http://127.0.0.1:8601"),
+]
+
+# Written and submitted by Kultur's editor, with a text for each of the city's
+# accounts; waits for the Freigabe group, whose release sends them out.
 ARTICLE_IN_REVIEW = {
     "slug": "adventsmarkt",
     "title": "Adventsmarkt öffnet am Freitag",

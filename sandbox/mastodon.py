@@ -4,31 +4,48 @@ mastodon-mock's own faults (`fault()`: error statuses, rate limits, garbled bodi
 fire before a request reaches its app, so the post is never created. A real
 instance also fails after it has created the post: the reply never arrives or the
 connection breaks. `AfterHandlingFaults` adds those two, around the unchanged app.
+Run it with `python -m sandbox.mastodon --port 8602`; tests use `MastodonSandbox`.
 """
 
+import argparse
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 import uvicorn
 from mastodon_mock.app import create_app
 from mastodon_mock.config import DatabaseConfig, MastodonMockConfig, SeedAccount, SeedConfig
 
-# The city's own account on the stand-in; tokens come from mastodon-mock's login helper.
+# The city's own account on the stand-in; tests take fresh tokens from mastodon-mock's login helper.
 CITY_ACCOUNT = "musterstadt"
+# A fixed, public token for the city's account, as the X stand-in has one: it guards nothing.
+DEFAULT_TOKEN = "sandbox-musterstadt"  # noqa: S105
 
 # A held reply is given up after this long, so a client that never times out is not held forever.
 HOLD_LIMIT = 30.0
 
+# The portal's data directory (portal.settings.base.VAR_DIR), found without importing Django.
+VAR_DIR = Path(os.environ.get("STADTFUNK_VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
 
-def default_config():
-    """An in-memory instance with the city's account and nothing else."""
+
+def default_config(*, database=":memory:", token=None):
+    """An instance with the city's account and nothing else, in memory unless `database` names a file.
+
+    `token` is seeded as the account's access token. mastodon-mock applies its seed
+    at every start without duplicating it, so a stored token keeps working across restarts.
+    """
     return MastodonMockConfig(
-        database=DatabaseConfig(path=":memory:"),
-        seed=SeedConfig(accounts=[SeedAccount(username=CITY_ACCOUNT, display_name="Stadt Musterstadt")]),
+        database=DatabaseConfig(path=str(database)),
+        seed=SeedConfig(
+            accounts=[
+                SeedAccount(username=CITY_ACCOUNT, display_name="Stadt Musterstadt", access_token=token)
+            ]
+        ),
     )
 
 
@@ -157,3 +174,29 @@ class MastodonSandbox:
         response = requests.request(method, self.base_url + path, timeout=5, **kwargs)
         response.raise_for_status()
         return response.json()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8602)
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=VAR_DIR / "mastodon-sandbox.sqlite3",
+        help="SQLite file that keeps the instance's accounts and statuses across restarts",
+    )
+    args = parser.parse_args(argv)
+    args.database.parent.mkdir(parents=True, exist_ok=True)
+    # The same app as MastodonSandbox's, so the demo meets the instance the tests meet.
+    app = AfterHandlingFaults(create_app(default_config(database=args.database, token=DEFAULT_TOKEN)))
+    print(
+        f"Mastodon stand-in on http://{args.host}:{args.port}/ "
+        f"(access token: {DEFAULT_TOKEN}, database: {args.database})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, server_header=False, timeout_graceful_shutdown=1)
+
+
+if __name__ == "__main__":
+    main()

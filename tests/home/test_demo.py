@@ -8,7 +8,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from wagtail.models import Site
 
+from home import demo_content
 from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
+from sandbox import mastodon as mastodon_sandbox
+from sandbox import x_api as x_sandbox
+from syndication.channels.mastodon import DEFAULT_MAX_CHARACTERS
+from syndication.channels.x import XChannel
+from syndication.models import ChannelAccount, Delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -72,10 +78,44 @@ def test_demo_creates_one_user_per_group(demo):
 
 
 def test_demo_shows_progress_and_the_logins(demo):
-    assert "[1/6]" in demo and "[6/6]" in demo
+    assert "[1/7]" in demo and "[7/7]" in demo
     assert "Artikel 24/24" in demo
     assert "redaktion-kultur" in demo
     assert "http://127.0.0.1:8000/admin/" in demo
+
+
+def test_demo_has_the_citys_accounts_on_the_local_stand_ins(demo):
+    accounts = {account.network: account for account in ChannelAccount.objects.all()}
+    assert set(accounts) == {"mastodon", "x"}
+    assert accounts["mastodon"].base_url == "http://127.0.0.1:8602"
+    assert accounts["mastodon"].credentials == {"access_token": mastodon_sandbox.DEFAULT_TOKEN}
+    assert accounts["x"].base_url == "http://127.0.0.1:8601"
+    assert accounts["x"].credentials == {"access_token": x_sandbox.DEFAULT_TOKEN}
+    editors = get_user_model().objects.filter(username__startswith="redaktion-")
+    for account in accounts.values():
+        assert account.name == "Stadt Musterstadt"
+        assert account.sections.count() == len(demo_content.SECTIONS)
+        assert all(account.usable_by(editor) for editor in editors), account
+
+
+def test_waiting_article_brings_one_excerpt_per_account_into_review(demo):
+    article = ArticlePage.objects.get(slug=demo_content.ARTICLE_IN_REVIEW["slug"])
+    assert not article.live
+    submitted = article.current_workflow_task_state.revision.as_object()
+    excerpts = {excerpt.account.network: excerpt for excerpt in submitted.excerpts.all()}
+    assert set(excerpts) == {"mastodon", "x"}
+    limits = {"mastodon": DEFAULT_MAX_CHARACTERS, "x": XChannel.max_length}
+    for network, excerpt in excerpts.items():
+        assert article.title in excerpt.text
+        assert article.teaser in excerpt.text
+        assert excerpt.text.endswith(article.url)
+        assert excerpt.account.channel().count(excerpt.text) <= limits[network], network
+
+
+def test_published_demo_articles_have_nothing_to_fan_out(demo):
+    for article in ArticlePage.objects.live():
+        assert list(article.get_latest_revision_as_object().excerpts.all()) == [], article.title
+    assert not Delivery.objects.exists()
 
 
 def test_second_run_changes_nothing(demo):

@@ -1,4 +1,4 @@
-"""Build the Musterstadt demo site: sections, articles, legal pages, groups and users.
+"""Build the Musterstadt demo site: sections, articles, legal pages, groups, users and channel accounts.
 
 Idempotent: whatever exists is left as it is, so a second run changes nothing.
 """
@@ -8,6 +8,7 @@ import io
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.files.images import ImageFile
@@ -23,12 +24,18 @@ from editorial.bypass import publishing_without_workflow
 from editorial.sections import grant_editing, require_release
 from home import demo_content as content
 from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
+from sandbox import mastodon as mastodon_sandbox
+from sandbox import x_api as x_sandbox
+from syndication.models import ChannelAccount
 
 ImageModel = get_image_model()
 
 # The demo's own pages are published by this command, not released by a person;
 # the record says so.
 DEMO_REASON = "Demo-Daten, angelegt mit manage.py load_demo"
+
+# The stand-ins' fixed tokens for the city's account: they hold across restarts of `make run`.
+SANDBOX_TOKENS = {"mastodon": mastodon_sandbox.DEFAULT_TOKEN, "x": x_sandbox.DEFAULT_TOKEN}
 
 
 class Command(BaseCommand):
@@ -44,6 +51,7 @@ class Command(BaseCommand):
             ("Artikel mit Bildern", self.ensure_articles),
             ("Impressum, Datenschutz, Barrierefreiheit", self.ensure_standard_pages),
             ("Gruppen, Rechte, Freigabe-Workflows und Demo-Zugänge", self.ensure_people),
+            ("Kanal-Konten der Stadt (Mastodon, X)", self.ensure_channel_accounts),
             ("Ein Artikel wartet auf Freigabe", self.ensure_article_in_review),
         ]
         self.created = 0
@@ -163,6 +171,7 @@ class Command(BaseCommand):
     def ensure_people(self):
         access_admin = Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
         self.logins = []
+        self.editor_groups = []
         groups = {}
         for group_name, username, first_name, last_name in content.ROLE_GROUPS:
             groups[group_name] = self.ensure_group(group_name, [access_admin])
@@ -174,14 +183,38 @@ class Command(BaseCommand):
         require_release(self.home, [groups["Freigabe"]], "Freigabe Portal")
         for data in content.SECTIONS:
             group = self.ensure_group(f"Redaktion {data['title']}", [access_admin])
+            self.editor_groups.append(group)
             section = self.sections[data["slug"]]
             grant_editing(group, section, self.collections[data["slug"]])
             reviewers = [groups[name] for name in data["reviewers"]]
             require_release(section, reviewers, f"Freigabe {data['title']}")
             self.ensure_user(f"redaktion-{data['slug']}", "Redaktion", data["title"], group)
 
+    def ensure_channel_accounts(self):
+        """The city's accounts on the local stand-ins, open to every section and every editors' group.
+
+        The published demo articles get no excerpts: they went live before the city had
+        accounts, and an excerpt added now would either stay out of their released
+        revision or need a publication that fans out while the stand-ins may be down.
+        """
+        self.accounts = []
+        for network, name, base_url in content.CHANNEL_ACCOUNTS:
+            account = ChannelAccount.objects.filter(network=network, name=name).first()
+            if account is None:
+                account = ChannelAccount(network=network, name=name, base_url=base_url)
+                account.set_credentials({"access_token": SANDBOX_TOKENS[network]})
+                account.save()
+                account.sections.set(self.sections.values())
+                account.groups.set(self.editor_groups)
+                self.created += 1
+                self.stdout.write(f"  {account}: angelegt – {base_url}")
+            self.accounts.append(account)
+
     def ensure_article_in_review(self):
-        """Show the four-eyes cycle: Kultur's editor wrote this and submitted it; Freigabe must release it."""
+        """Show the four-eyes cycle: Kultur's editor wrote this and submitted it; Freigabe must release it.
+
+        Its excerpts are part of the submitted revision, so the release sends them to every account.
+        """
         section = self.sections["kultur"]
         if ArticlePage.objects.child_of(section).filter(slug=content.ARTICLE_IN_REVIEW["slug"]).exists():
             return
@@ -200,6 +233,10 @@ class Command(BaseCommand):
         )
         section.add_child(instance=article)
         article.tags.set(data["tags"])
+        # The page's address on the portal `make run` serves; the site record says localhost:80.
+        url = settings.WAGTAILADMIN_BASE_URL + article.url
+        for account in self.accounts:
+            article.excerpts.create(account=account, text=f"{data['title']}: {data['teaser']} {url}")
         revision = article.save_revision(user=author, log_action=True)
         section.get_workflow().start(article, author)
         self.created += 1
