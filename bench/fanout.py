@@ -19,13 +19,10 @@ is CELERY_BROKER_URL when given, else kombu's file transport in that directory.
 import argparse
 import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,68 +87,21 @@ class StandIns:
         self.mastodon.stop()
 
 
-class Worker:
+def make_worker():
     """One `celery worker --concurrency 2 --beat` process on the run's database and broker."""
+    from tests.workers import CeleryWorker
 
-    def __init__(self, var_dir):
-        self.log_path = Path(var_dir) / "worker.log"
-        self.process = None
+    class Worker(CeleryWorker):
+        def fan_out_tasks(self):
+            """Deliver tasks run so far, those of them that found nothing due, and what the sweep queued."""
+            log = self.output()
+            results = re.findall(r"Task syndication\.deliver\[[^\]]+\] succeeded in [\d.]+s: (.*)", log)
+            queued = re.findall(
+                r"Task syndication\.sweep\[[^\]]+\] succeeded in [\d.]+s: \{'queued': (\d+)", log
+            )
+            return len(results), sum(result.strip() == "None" for result in results), sum(map(int, queued))
 
-    def start(self):
-        from django.db import connection
-
-        from portal.celery import app
-        from portal.tasks import ping
-
-        app.control.purge()
-        env = os.environ.copy()
-        env["STADTFUNK_TEST_WORKER_DB"] = str(connection.settings_dict["NAME"])
-        command = [sys.executable, "-m", "celery", "--app", "portal", "worker", "--beat"]
-        command += ["--hostname", f"fanout-bench-{os.getpid()}@%h", "--concurrency", "2"]
-        command += [
-            "--include",
-            "bench.bare_tasks",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ]
-        self.log = self.log_path.open("wb")
-        # Its own process group, so that stopping it takes the pool processes along.
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        token = uuid.uuid4().hex
-        answer = ping.delay(token)
-        deadline = time.monotonic() + WORKER_START_TIMEOUT
-        while not answer.ready():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"The worker did not start:\n{self.output()}")
-            time.sleep(0.2)
-        return self
-
-    def stop(self):
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
-    def output(self):
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def fan_out_tasks(self):
-        """Deliver tasks run so far, those of them that found nothing due, and what the sweep queued."""
-        log = self.output()
-        results = re.findall(r"Task syndication\.deliver\[[^\]]+\] succeeded in [\d.]+s: (.*)", log)
-        queued = re.findall(r"Task syndication\.sweep\[[^\]]+\] succeeded in [\d.]+s: \{'queued': (\d+)", log)
-        return len(results), sum(result.strip() == "None" for result in results), sum(map(int, queued))
+    return Worker(beat=True, include=["bench.bare_tasks"])
 
 
 @dataclass
@@ -291,9 +241,9 @@ def measure(var_dir, pages, accounts):
     from portal.celery import app
 
     stand_ins = StandIns(accounts)
-    worker = Worker(var_dir)
+    worker = make_worker()
     try:
-        worker.start()
+        worker.start(timeout=WORKER_START_TIMEOUT)
         endpoints = stand_ins.fresh_endpoints()
         ours, schedule, publishing, attempts = run_stadtfunk(endpoints, pages)
         tasks = worker.fan_out_tasks()

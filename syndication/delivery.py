@@ -28,20 +28,25 @@ def backoff(attempt_count, retry_after=None):
     return max(delay, retry_after or 0)
 
 
-# Every lock below takes the delivery row only (of=self): locking the joined account
-# row too would block a publishing transaction's foreign-key check on PostgreSQL
-# while this one waits for the audit chain that the publisher holds — a deadlock.
+def locked(delivery_id):
+    """The delivery, row-locked for the surrounding transaction; None if it is gone.
+
+    Only the delivery row is locked (of=self): locking the joined account row too
+    would block a publishing transaction's foreign-key check on PostgreSQL while
+    this one waits for the audit chain that the publisher holds — a deadlock.
+    """
+    return (
+        Delivery.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(pk=delivery_id)
+        .first()
+    )
 
 
 def claim(delivery_id):
     """Mark a due delivery as sending and record the attempt; None if nothing is due."""
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(of=("self",))
-            .select_related("account")
-            .filter(pk=delivery_id)
-            .first()
-        )
+        delivery = locked(delivery_id)
         now = timezone.now()
         if delivery is None or delivery.state != Delivery.State.PENDING:
             return None, None
@@ -120,9 +125,7 @@ def resolve_unknown(delivery, attempt, channel, error):
 def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=None, attention=False):
     now = timezone.now()
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(of=("self",)).select_related("account").get(pk=delivery.pk)
-        )
+        delivery = locked(delivery.pk)
         attempt.outcome = outcome
         attempt.finished_at = now
         attempt.response = (
@@ -230,12 +233,7 @@ def stale_sending(now=None):
 def recover(delivery_id):
     """Settle a delivery whose worker died during the call, as an unknown outcome."""
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(of=("self",))
-            .select_related("account")
-            .filter(pk=delivery_id)
-            .first()
-        )
+        delivery = locked(delivery_id)
         if delivery is None or delivery.state != Delivery.State.SENDING:
             return None
         attempt = delivery.attempts.order_by("-started_at", "-pk").first()

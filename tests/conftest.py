@@ -3,22 +3,17 @@
 import email
 import email.policy
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from sandbox.faults import start_in_thread
 from sandbox.x_api import XStandIn
 from tests import factories
+from tests.workers import CeleryWorker
 
 # Playwright's sync API keeps an event loop running in the test thread; Django's
 # ORM refuses to run beside one unless told that this thread is safe.
@@ -156,83 +151,6 @@ def smtp_server(settings):
 def mail_text(message):
     """The plain-text part of a parsed message."""
     return message.get_body(preferencelist=("plain",)).get_content()
-
-
-class CeleryWorker:
-    """A real `celery worker` process on the configured broker, sharing the test database."""
-
-    def __init__(self, *, beat=False):
-        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
-        self.beat = beat
-        self.process = None
-        self.log_path = Path(settings.VAR_DIR) / f"worker-{self.name.split('@')[0]}.log"
-
-    def environment(self):
-        env = os.environ.copy()
-        env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
-        env["STADTFUNK_TEST_WORKER_DB"] = str(connection.settings_dict["NAME"])
-        if settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
-            env["STADTFUNK_TEST_EMAIL_BACKEND"] = settings.EMAIL_BACKEND
-            env["EMAIL_HOST"] = settings.EMAIL_HOST
-            env["EMAIL_PORT"] = str(settings.EMAIL_PORT)
-        return env
-
-    def start(self, timeout=60):
-        from portal.celery import app
-        from portal.tasks import ping
-
-        app.control.purge()
-        command = [sys.executable, "-m", "celery", "--app", "portal", "worker", "--hostname", self.name]
-        command += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-        if self.beat:
-            command.append("--beat")
-        self.log = self.log_path.open("wb")
-        # Its own process group, so that kill() takes the pool processes down with it.
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=self.environment(),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        token = uuid.uuid4().hex
-        result = ping.delay(token)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"The worker exited early:\n{self.output(last=4000)}")
-            if result.ready():
-                assert result.get() == {"pong": token}
-                return self
-            time.sleep(0.2)
-        raise RuntimeError(f"The worker did not answer within {timeout}s:\n{self.output(last=4000)}")
-
-    def stop(self):
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        if not self.log.closed:
-            self.log.close()
-
-    def kill(self):
-        """SIGKILL the worker and its pool processes at once, as a crash or the OOM killer would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.log.close()
-
-    def output(self, last=None):
-        """The worker's log so far; `last` characters of it for error messages."""
-        if not self.log.closed:
-            self.log.flush()
-        text = self.log_path.read_text(errors="replace")
-        return text[-last:] if last else text
 
 
 @pytest.fixture

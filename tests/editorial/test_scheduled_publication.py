@@ -9,7 +9,8 @@ from django.utils import timezone
 from editorial.sections import require_release
 from home.models import ArticlePage
 from tests import factories
-from tests.conftest import CeleryWorker, wait_for
+from tests.conftest import wait_for
+from tests.workers import CeleryWorker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

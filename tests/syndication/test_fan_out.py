@@ -10,7 +10,8 @@ from wagtail.models import PageLogEntry
 from sandbox.x_api import DEFAULT_TOKEN
 from syndication.models import ChannelAccount, Delivery, DeliveryAttempt
 from tests import factories
-from tests.conftest import CeleryWorker, mail_text, wait_for
+from tests.conftest import mail_text, wait_for
+from tests.workers import CeleryWorker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
