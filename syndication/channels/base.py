@@ -8,7 +8,7 @@ every attempt.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Capabilities:
     idempotency_key: bool = False
     # The account's own posts can be listed to find a post whose outcome is unknown.
     lookup: bool = False
+    # Citizens' replies can be fetched and answered (fetch_replies, refresh_replies, reply).
+    replies: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,44 @@ class RemotePost:
     remote_id: str
     url: str
     raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class RemoteReply:
+    """A citizen's reply as the network shows it, reduced to what the portal keeps (GDPR).
+
+    No avatar, no follower counts, no e-mail: name, handle, profile link, text,
+    time, language and the link to the original.
+    """
+
+    remote_id: str
+    # The post it answers: a copy, or another reply beneath it.
+    in_reply_to_id: str
+    author_name: str
+    author_handle: str
+    author_url: str
+    # The network's own text: HTML where text_format is "html" (Mastodon's content),
+    # plain text where it is "text" (X). It is sanitized on import, never here.
+    text: str
+    text_format: str
+    # BCP 47 tag as the network reports it ("de", "en", "tr"); "" if unknown.
+    language: str
+    created_at: datetime
+    url: str
+    edited_at: datetime | None = None
+    # The conversation's root post where the network names it (X's conversation_id); else "".
+    conversation_id: str = ""
+    # Earlier ids this reply stands for: an edit on X is a new post in the same edit chain.
+    replaces: tuple[str, ...] = ()
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class ReplyBatch:
+    """New replies since a cursor, and the cursor to pass next time (JSON-serialisable)."""
+
+    replies: list[RemoteReply]
+    cursor: object
 
 
 class ChannelError(Exception):
@@ -108,3 +148,29 @@ class Channel(ABC):
     @abstractmethod
     def find_post(self, text, *, idempotency_key):
         """Look for a copy whose creation had an unknown outcome; None if there is none."""
+
+    def fetch_replies(self, copy_ids, cursor):
+        """Replies to these copies (and to replies beneath them) that are new since `cursor`.
+
+        `copy_ids` are the remote ids of the account's posted copies; `cursor` is what
+        the previous call returned for this account (None the first time). Only
+        public replies are returned. A round costs what is new, not what is old.
+        Returns a ReplyBatch.
+        """
+        raise NotImplementedError(f"{self.network} cannot fetch replies")
+
+    def refresh_replies(self, reply_ids):
+        """The current state of replies imported earlier.
+
+        Returns {remote_id: RemoteReply, or None where the reply was deleted or is no
+        longer public}, so that edits and deletions on the network reach the portal.
+        """
+        raise NotImplementedError(f"{self.network} cannot fetch replies")
+
+    def reply(self, in_reply_to_id, text, *, idempotency_key):
+        """Answer a reply (or a copy) on the network as the account; return a RemotePost."""
+        raise NotImplementedError(f"{self.network} cannot reply")
+
+    def find_reply(self, in_reply_to_id, text, *, idempotency_key):
+        """Look for an answer whose creation had an unknown outcome; None if there is none."""
+        raise NotImplementedError(f"{self.network} cannot reply")
