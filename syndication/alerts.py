@@ -8,9 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from wagtail.models import Revision
 
-from .models import Delivery
-
-ALERT_STATES = {Delivery.State.FAILED, Delivery.State.NEEDS_ATTENTION}
+from .models import ALERT_STATES, Delivery
 
 
 def recipients(delivery):

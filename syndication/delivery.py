@@ -16,7 +16,7 @@ from django.utils import timezone
 from wagtail.log_actions import log
 
 from .channels.base import OutcomeUnknown, PermanentError, TransientError
-from .models import Delivery, DeliveryAttempt
+from .models import ALERT_STATES, Delivery, DeliveryAttempt
 
 MAX_ATTEMPTS = 8
 BACKOFF_MAX_SECONDS = 60 * 60
@@ -139,6 +139,10 @@ def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=Non
         elif attention:
             delivery.state = Delivery.State.NEEDS_ATTENTION
             delivery.last_error = error.message
+        elif outcome == DeliveryAttempt.Outcome.PERMANENT and attempt.action == Delivery.Action.RETRACT:
+            # The network refuses to delete (e.g. the token may not): the copy stands, a person removes it.
+            delivery.state = Delivery.State.REMOVE_BY_HAND
+            delivery.last_error = error.message
         elif outcome == DeliveryAttempt.Outcome.PERMANENT:
             delivery.state = Delivery.State.FAILED
             delivery.last_error = error.message
@@ -151,7 +155,7 @@ def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=Non
             delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempt_count, retry_after))
         delivery.save()
         log_outcome(delivery, attempt)
-        if delivery.state in {Delivery.State.FAILED, Delivery.State.NEEDS_ATTENTION}:
+        if delivery.state in ALERT_STATES:
             from .tasks import alert_task
 
             transaction.on_commit(lambda: alert_task.delay(delivery.pk))
@@ -198,7 +202,7 @@ LOG_ACTIONS = {
     (Delivery.Action.REPOST, Delivery.State.PENDING): "stadtfunk.syndication.retracted",
     (Delivery.Action.PUBLISH, Delivery.State.FAILED): "stadtfunk.syndication.failed",
     (Delivery.Action.UPDATE, Delivery.State.FAILED): "stadtfunk.syndication.failed",
-    (Delivery.Action.RETRACT, Delivery.State.FAILED): "stadtfunk.syndication.failed",
+    (Delivery.Action.RETRACT, Delivery.State.REMOVE_BY_HAND): "stadtfunk.syndication.remove_by_hand",
 }
 
 

@@ -121,7 +121,6 @@ class Delivery(models.Model):
         POSTED = "posted", _("Veröffentlicht")
         FAILED = "failed", _("Fehlgeschlagen")
         NEEDS_ATTENTION = "attention", _("Braucht Aufmerksamkeit")
-        RETRACT_PENDING = "retract", _("Wird zurückgezogen")
         RETRACTED = "retracted", _("Zurückgezogen")
         REMOVE_BY_HAND = "by_hand", _("Von Hand entfernen")
 
@@ -151,6 +150,12 @@ class Delivery(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     sending_since = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Taken down from this one channel by a person: later releases of the page leave
+    # it down until someone publishes it there again.
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,6 +168,11 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.page_id} → {self.account} ({self.get_state_display()})"
+
+    @property
+    def is_out(self):
+        """Whether a copy may stand on the network: it was posted and not taken down."""
+        return bool(self.remote_id) and self.state not in {self.State.RETRACTED, self.State.SENDING}
 
 
 class DeliveryAttempt(models.Model):
@@ -188,3 +198,9 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} #{self.pk}: {self.get_outcome_display() or '…'}"
+
+
+# States in which a delivery needs a person: mailed, and shown in the admin.
+ALERT_STATES = frozenset(
+    {Delivery.State.FAILED, Delivery.State.NEEDS_ATTENTION, Delivery.State.REMOVE_BY_HAND}
+)

@@ -4,6 +4,8 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.log_actions import log
 
 from .channels import channel_class
 from .models import ChannelAccount, Delivery, DeliveryAttempt
@@ -38,6 +40,13 @@ def write_outbox(page, revision):
             )
             if created:
                 due.append(delivery.pk)
+                continue
+            if delivery.withdrawn_by_id:
+                # Taken down from this channel by a person; a release does not overrule that,
+                # but keeps the text current for when someone publishes it there again.
+                delivery.text = text
+                delivery.revision = revision
+                delivery.save(update_fields=["text", "revision", "updated_at"])
                 continue
             if delivery.text == text and delivery.state != Delivery.State.RETRACTED:
                 continue
@@ -95,18 +104,23 @@ def retract_all(page):
     """Unpublished page → take its copies down; return the ids to send."""
     with transaction.atomic():
         deliveries = list(
-            Delivery.objects.select_for_update().filter(
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .filter(
                 page_id=page.pk,
-                state__in=[Delivery.State.POSTED, Delivery.State.PENDING, Delivery.State.FAILED],
+                state__in=[
+                    Delivery.State.POSTED,
+                    Delivery.State.PENDING,
+                    Delivery.State.FAILED,
+                    Delivery.State.NEEDS_ATTENTION,
+                ],
             )
         )
         due = []
         for delivery in deliveries:
             if delivery.remote_id:
-                delivery.action = Delivery.Action.RETRACT
-                delivery.state = Delivery.State.PENDING
-                delivery.next_attempt_at = None
-                due.append(delivery.pk)
+                if plan_retraction(delivery):
+                    due.append(delivery.pk)
             elif delivery.attempts.filter(outcome=DeliveryAttempt.Outcome.UNKNOWN).exists():
                 # It may be out there although we never learned its id: a person must look.
                 delivery.state = Delivery.State.NEEDS_ATTENTION
@@ -116,3 +130,86 @@ def retract_all(page):
                 delivery.state = Delivery.State.RETRACTED
             delivery.save()
     return due
+
+
+def plan_retraction(delivery):
+    """Turn a copy that is out into a deletion, or into "remove by hand" where the network cannot delete.
+
+    Returns whether something is to be sent. The caller saves the delivery.
+    """
+    delivery.next_attempt_at = None
+    delivery.attempt_count = 0
+    if not channel_class(delivery.account.network).capabilities.can_delete:
+        delivery.state = Delivery.State.REMOVE_BY_HAND
+        delivery.last_error = "Das Netzwerk kann Beiträge nicht löschen; bitte die Kopie von Hand entfernen."
+        return False
+    delivery.action = Delivery.Action.RETRACT
+    delivery.state = Delivery.State.PENDING
+    return True
+
+
+class NotRetractable(Exception):
+    """The copy cannot be taken down now; the message says why, for the person who asked."""
+
+
+def retract_one(delivery_id, user):
+    """A person takes one copy down from one channel; return whether a deletion is to be sent.
+
+    The copy stays down when the page is released again, until someone publishes
+    it on this channel once more (republish_one).
+    """
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",)).select_related("account").get(pk=delivery_id)
+        )
+        if delivery.state == Delivery.State.SENDING:
+            raise NotRetractable(_("Die Kopie wird gerade gesendet. Bitte in einer Minute erneut versuchen."))
+        if not delivery.is_out:
+            raise NotRetractable(_("Diese Kopie steht nicht (mehr) im Netzwerk."))
+        if delivery.state == Delivery.State.PENDING and delivery.action == Delivery.Action.RETRACT:
+            raise NotRetractable(_("Diese Kopie wird bereits zurückgezogen."))
+        due = plan_retraction(delivery)
+        delivery.withdrawn_by = user
+        delivery.withdrawn_at = timezone.now()
+        delivery.save()
+        log_request(delivery, user, "stadtfunk.syndication.retract_requested")
+    return due
+
+
+def republish_one(delivery_id, user):
+    """A person publishes a copy they or a colleague took down again, with the released text."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("account", "page")
+            .get(pk=delivery_id)
+        )
+        if delivery.state != Delivery.State.RETRACTED:
+            raise NotRetractable(_("Nur zurückgezogene Kopien können erneut veröffentlicht werden."))
+        if not delivery.page.live:
+            raise NotRetractable(_("Die Seite ist nicht veröffentlicht; erst die Seite freigeben."))
+        delivery.action = Delivery.Action.PUBLISH
+        delivery.state = Delivery.State.PENDING
+        delivery.idempotency_key = uuid.uuid4()
+        delivery.remote_id = delivery.remote_url = ""
+        delivery.attempt_count = 0
+        delivery.next_attempt_at = None
+        delivery.last_error = ""
+        delivery.withdrawn_by = None
+        delivery.withdrawn_at = None
+        delivery.save()
+        log_request(delivery, user, "stadtfunk.syndication.republish_requested")
+
+
+def log_request(delivery, user, action):
+    """A person's decision about one copy, in the sealed record with who and which channel."""
+    log(
+        instance=delivery.page.specific,
+        action=action,
+        user=user,
+        data={
+            "account": str(delivery.account),
+            "account_id": delivery.account_id,
+            "remote_url": delivery.remote_url,
+        },
+    )

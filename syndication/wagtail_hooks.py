@@ -4,6 +4,7 @@ from django.utils.html import format_html, json_script
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.ui.menus.pages import PageMenuItem
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.log_actions import LogFormatter
 
@@ -11,6 +12,7 @@ from . import views
 from .forms import ChannelAccountForm
 from .models import ChannelAccount
 from .panels import DeliveryProblemsPanel
+from .permissions import may_see_deliveries
 
 
 class ChannelAccountViewSet(ModelViewSet):
@@ -40,6 +42,9 @@ SYNDICATION_LOG_ACTIONS = {
     "stadtfunk.syndication.retracted": _("Kopie im Kanal zurückgezogen"),
     "stadtfunk.syndication.failed": _("Senden an Kanal fehlgeschlagen"),
     "stadtfunk.syndication.needs_attention": _("Zustellung braucht Aufmerksamkeit"),
+    "stadtfunk.syndication.remove_by_hand": _("Kopie muss von Hand entfernt werden"),
+    "stadtfunk.syndication.retract_requested": _("Kopie in einem Kanal zum Zurückziehen angewiesen"),
+    "stadtfunk.syndication.republish_requested": _("Kopie in einem Kanal erneut veröffentlichen angewiesen"),
 }
 
 
@@ -58,8 +63,40 @@ def register_syndication_log_actions(actions):
 
 
 @hooks.register("register_admin_urls")
-def register_excerpt_length_url():
-    return [path("syndication/excerpt-length/", views.excerpt_length, name="syndication_excerpt_length")]
+def register_syndication_urls():
+    return [
+        path("syndication/excerpt-length/", views.excerpt_length, name="syndication_excerpt_length"),
+        path(
+            "syndication/pages/<int:page_id>/",
+            views.PageDeliveriesView.as_view(),
+            name="syndication_page_deliveries",
+        ),
+        path(
+            "syndication/deliveries/<int:delivery_id>/retract/",
+            views.RetractDeliveryView.as_view(),
+            name="syndication_retract_delivery",
+        ),
+        path(
+            "syndication/deliveries/<int:delivery_id>/republish/",
+            views.RepublishDeliveryView.as_view(),
+            name="syndication_republish_delivery",
+        ),
+    ]
+
+
+class PageDeliveriesButton(PageMenuItem):
+    label = _("Verteilung")
+    icon_name = "globe"
+
+    def is_shown(self, user):
+        return may_see_deliveries(user, self.page)
+
+    url_name = "syndication_page_deliveries"
+
+
+@hooks.register("register_page_header_buttons")
+def page_deliveries_button(page, user, view_name, next_url=None):
+    yield PageDeliveriesButton(page=page, priority=66)
 
 
 @hooks.register("insert_editor_js")

@@ -11,54 +11,28 @@ from sandbox.x_api import DEFAULT_TOKEN
 from syndication.models import ChannelAccount, Delivery, DeliveryAttempt
 from tests import factories
 from tests.conftest import mail_text, wait_for
+from tests.syndication.fanout import (
+    TEXT,
+    city_accounts,
+    delivery_of,
+    live_x_posts,
+    mastodon_statuses,
+    release,
+    settled,
+)
 from tests.workers import CeleryWorker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-TEXT = "Museumsnacht am Samstag: 30 Stationen, ein Ticket. https://musterstadt.example/kultur/museumsnacht/"
-
 
 @pytest.fixture
 def accounts(mastodon, x_api):
-    editors = Group.objects.create(name="Redaktion Kultur")
-    city_mastodon = ChannelAccount(network="mastodon", name="Stadt Musterstadt", base_url=mastodon.base_url)
-    city_mastodon.set_credentials({"access_token": mastodon.token})
-    city_mastodon.save()
-    city_x = ChannelAccount(network="x", name="Stadt Musterstadt", base_url=x_api.url)
-    city_x.set_credentials({"access_token": DEFAULT_TOKEN})
-    city_x.save()
-    for account in (city_mastodon, city_x):
-        account.groups.add(editors)
-    return {"mastodon": city_mastodon, "x": city_x}
+    return city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
 
 
-def article_with_excerpts(accounts, text=TEXT, publish=True):
+def article_with_excerpts(accounts, text=TEXT):
     section = factories.section_page(factories.home_page(), title="Kultur")
-    article = factories.article_page(section, title="Museumsnacht", publish=False)
-    for account in accounts:
-        article.excerpts.create(account=account, text=text)
-    revision = article.save_revision()
-    if publish:
-        revision.publish()
-    article.refresh_from_db()
-    return article
-
-
-def delivery_of(article, account):
-    return Delivery.objects.get(page=article, account=account)
-
-
-def settled(article, account, *states):
-    return lambda: delivery_of(article, account).state in states
-
-
-def mastodon_statuses(mastodon):
-    account_id = mastodon.observer.me()["id"]
-    return mastodon.observer.account_statuses(account_id)
-
-
-def live_x_posts(x_api):
-    return [post for post in x_api.app.posts() if not post["deleted"]]
+    return release(factories.article_page(section, title="Museumsnacht", publish=False), accounts, text)
 
 
 def test_release_fans_out_to_mastodon_and_x(celery_worker, accounts, mastodon, x_api):
