@@ -7,16 +7,20 @@ with the network's idempotency key, a look-up of the account's posts, or a
 person.
 """
 
+import logging
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 from wagtail.log_actions import log
 
 from .channels.base import OutcomeUnknown, PermanentError, TransientError
-from .models import ALERT_STATES, Delivery, DeliveryAttempt
+from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BACKOFF_MAX_SECONDS = 60 * 60
@@ -44,13 +48,23 @@ def locked(delivery_id):
 
 
 def claim(delivery_id):
-    """Mark a due delivery as sending and record the attempt; None if nothing is due."""
+    """Mark a due delivery as sending and record the attempt; None if nothing is due.
+
+    One call per account at a time: a delivery whose account is busy (or paused by
+    the network's rate limit) is put back at once rather than holding a worker, so
+    a slow network delays no other. The account's running call hands on to it.
+    """
     with transaction.atomic():
         delivery = locked(delivery_id)
         now = timezone.now()
         if delivery is None or delivery.state != Delivery.State.PENDING:
             return None, None
         if delivery.next_attempt_at and delivery.next_attempt_at > now:
+            return None, None
+        if account_busy(delivery, now):
+            delivery.enqueued_at = None
+            delivery.next_attempt_at = delivery.account.paused_until
+            delivery.save(update_fields=["enqueued_at", "next_attempt_at", "updated_at"])
             return None, None
         delivery.state = Delivery.State.SENDING
         delivery.sending_since = now
@@ -61,6 +75,34 @@ def claim(delivery_id):
             delivery=delivery, action=delivery.action, payload=payload_of(delivery)
         )
     return delivery, attempt
+
+
+def account_busy(delivery, now):
+    """Whether the account is paused by a rate limit or already has a call in flight.
+
+    Best effort: two workers claiming two copies for one account in the same
+    instant may both send, which is harmless; it only keeps the account polite.
+    """
+    account = delivery.account
+    if account.paused_until and account.paused_until > now:
+        return True
+    in_flight = Delivery.objects.filter(account_id=account.pk, state=Delivery.State.SENDING)
+    return in_flight.exclude(pk=delivery.pk).exists()
+
+
+def hand_on(account_id):
+    """After a call, queue the account's next delivery that waited for it, if any."""
+    now = timezone.now()
+    waiting = (
+        Delivery.objects.filter(account_id=account_id, state=Delivery.State.PENDING, enqueued_at__isnull=True)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        mark_enqueued([waiting])
+        enqueue_now(waiting)
 
 
 def payload_of(delivery):
@@ -153,12 +195,19 @@ def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=Non
             delivery.state = Delivery.State.PENDING
             delivery.last_error = error.message
             delivery.next_attempt_at = now + timedelta(seconds=backoff(delivery.attempt_count, retry_after))
+        if retry_after:
+            # The network's rate limit holds for the whole account, not just this copy.
+            ChannelAccount.objects.filter(pk=delivery.account_id).update(
+                paused_until=now + timedelta(seconds=retry_after)
+            )
         delivery.save()
         log_outcome(delivery, attempt)
         if delivery.state in ALERT_STATES:
             from .tasks import alert_task
 
             transaction.on_commit(lambda: alert_task.delay(delivery.pk))
+        account_id = delivery.account_id
+        transaction.on_commit(lambda: hand_on(account_id))
     return delivery.state
 
 
@@ -184,9 +233,18 @@ def record_success(delivery, post, now):
 
 
 def enqueue_now(delivery_id):
+    """Put a delivery's message on the queue. If the broker is away, the sweep sends it once it is back.
+
+    Runs after the commit that made the delivery due, so a broker that is down
+    never undoes a release; it only delays the copies.
+    """
     from .tasks import deliver_task
 
-    deliver_task.delay(delivery_id)
+    try:
+        deliver_task.delay(delivery_id)
+    except (OperationalError, OSError) as error:
+        logger.warning("Delivery %s not queued, the sweep will send it: %s", delivery_id, error)
+        Delivery.objects.filter(pk=delivery_id, state=Delivery.State.PENDING).update(enqueued_at=None)
 
 
 def error_body(error):
@@ -245,18 +303,26 @@ def recover(delivery_id):
     return resolve_unknown(delivery, attempt, delivery.account.channel(), error)
 
 
-def due_deliveries(now=None, limit=500):
+def due_deliveries(now=None, limit=500, *, queue_empty=None):
     """Pending deliveries whose time has come and that no queued message is about to take.
 
     A delivery counts as taken for SYNDICATION_REQUEUE_AFTER seconds after it was
-    enqueued; after that its message is presumed lost and it is queued again.
+    enqueued; after that its message is presumed lost, but only while the queue is
+    empty (`queue_empty`): a message still waiting behind a backlog is not lost,
+    and sending it twice would only make the backlog longer. None means the broker
+    could not say, and time alone decides.
     """
     now = now or timezone.now()
-    lost_before = now - timedelta(seconds=settings.SYNDICATION_REQUEUE_AFTER)
+    never_queued = models.Q(enqueued_at__isnull=True)
+    if queue_empty is False:
+        not_taken = never_queued
+    else:
+        lost_before = now - timedelta(seconds=settings.SYNDICATION_REQUEUE_AFTER)
+        not_taken = never_queued | models.Q(enqueued_at__lt=lost_before)
     return (
         Delivery.objects.filter(state=Delivery.State.PENDING)
         .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
-        .filter(models.Q(enqueued_at__isnull=True) | models.Q(enqueued_at__lt=lost_before))
+        .filter(not_taken)
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -30,6 +30,8 @@ class ChannelAccount(models.Model):
         help_text=_("Zum Beispiel https://social.musterstadt.de oder https://api.twitter.com"),
     )
     encrypted_credentials = models.TextField(editable=False, blank=True)
+    # Until then the network's rate limit (Retry-After, reset header) holds every copy back.
+    paused_until = models.DateTimeField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(_("aktiv"), default=True)
     sections = models.ManyToManyField(
         "home.SectionPage",

@@ -7,12 +7,12 @@ from .outbox import retract_all, write_outbox
 
 
 def enqueue(delivery_ids):
-    from .delivery import mark_enqueued
-    from .tasks import deliver_task
+    """Queue the deliveries once the surrounding transaction has committed."""
+    from .delivery import enqueue_now, mark_enqueued
 
     mark_enqueued(delivery_ids)
     for delivery_id in delivery_ids:
-        transaction.on_commit(lambda delivery_id=delivery_id: deliver_task.delay(delivery_id))
+        transaction.on_commit(lambda delivery_id=delivery_id: enqueue_now(delivery_id))
 
 
 def fan_out_on_publish(sender, instance, revision, **kwargs):

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from portal.queue import waiting_messages
+
 from . import alerts, delivery
 
 
@@ -18,14 +20,15 @@ def recover_task(delivery_id):
 @shared_task(name="syndication.sweep")
 def sweep_task():
     """Queue whatever is due (a retry's time has come, a message was lost) and settle stale sends."""
-    due = list(delivery.due_deliveries())
+    waiting = waiting_messages()
+    due = list(delivery.due_deliveries(queue_empty=None if waiting is None else waiting == 0))
     delivery.mark_enqueued(due)
     for delivery_id in due:
         deliver_task.delay(delivery_id)
     stale = list(delivery.stale_sending().values_list("pk", flat=True))
     for delivery_id in stale:
         recover_task.delay(delivery_id)
-    return {"queued": len(due), "recovering": len(stale)}
+    return {"queued": len(due), "recovering": len(stale), "waiting": waiting}
 
 
 @shared_task(name="syndication.alert", autoretry_for=(OSError,), retry_backoff=5, max_retries=5)

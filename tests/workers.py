@@ -4,11 +4,14 @@ Used by the worker tests and by the benchmarks in bench/.
 """
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -20,9 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 class CeleryWorker:
     """A real `celery worker` process on the configured broker, sharing the test database."""
 
-    def __init__(self, *, beat=False, include=()):
+    def __init__(self, *, beat=False, include=(), broker_url=None):
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.beat = beat
+        # Another broker than the suite's, e.g. a private Redis that a test restarts.
+        self.broker_url = broker_url
         # Extra task modules, e.g. the benchmark's baseline task.
         self.include = include
         self.process = None
@@ -32,6 +37,8 @@ class CeleryWorker:
         env = os.environ.copy()
         env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
         env["STADTFUNK_TEST_WORKER_DB"] = str(connection.settings_dict["NAME"])
+        if self.broker_url:
+            env["CELERY_BROKER_URL"] = self.broker_url
         if settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
             env["STADTFUNK_TEST_EMAIL_BACKEND"] = settings.EMAIL_BACKEND
             env["EMAIL_HOST"] = settings.EMAIL_HOST
@@ -97,3 +104,65 @@ class CeleryWorker:
             self.log.flush()
         text = self.log_path.read_text(errors="replace")
         return text[-last:] if last else text
+
+
+class RedisServer:
+    """A private redis-server that keeps nothing on disk, so that a test can crash and restart it.
+
+    Restarting it loses every queued message, as a crashed broker without
+    persistence does; the machine's shared Redis is never touched.
+    """
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self, timeout=10):
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise RuntimeError("The broker tests need redis-server (Debian package redis-server).")
+        command = [executable, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--loglevel", "warning"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as client:
+                    client.sendall(b"PING\r\n")
+                    if client.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def crash(self):
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.crash()
+
+
+@contextmanager
+def broker(url):
+    """Send this process's tasks to another broker for a while (the worker is told by CeleryWorker)."""
+    from portal.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "broker_transport", "broker_transport_options")}
+
+    def switch(**conf):
+        # kombu keeps one pool per broker; the next use picks the pool of the new one.
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.update(conf)
+
+    switch(broker_url=url, broker_transport=None, broker_transport_options={})
+    try:
+        yield
+    finally:
+        app.pool.force_close_all()
+        switch(**saved)

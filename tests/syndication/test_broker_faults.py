@@ -1,0 +1,109 @@
+"""The broker crashes and comes back empty; one slow network holds up no other."""
+
+import time
+
+import pytest
+from django.contrib.auth.models import Group
+
+from syndication.models import Delivery
+from tests import factories
+from tests.conftest import wait_for
+from tests.syndication.fanout import (
+    city_accounts,
+    delivery_of,
+    live_x_posts,
+    mastodon_statuses,
+    release,
+    settled,
+)
+from tests.workers import CeleryWorker, RedisServer, broker
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def accounts(mastodon, x_api):
+    return city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
+
+
+@pytest.fixture
+def section():
+    return factories.section_page(factories.home_page(), title="Kultur")
+
+
+@pytest.fixture
+def redis_worker(transactional_db):
+    """A worker with its beat on a private Redis broker that the test may crash; this process sends there too."""
+    server = RedisServer().start()
+    worker = CeleryWorker(beat=True, broker_url=server.url)
+    with broker(server.url):
+        worker.start()
+        try:
+            yield server, worker
+        finally:
+            worker.stop()
+            server.stop()
+
+
+def test_broker_crash_and_restart_ends_in_one_copy_per_page_and_account(
+    redis_worker, accounts, section, mastodon, x_api
+):
+    server, _worker = redis_worker
+    # The first copy's request is in flight on X when the broker goes down.
+    x_api.faults.latency("POST", "/2/tweets", 1.5)
+    first = release(
+        factories.article_page(section, title="Museumsnacht", publish=False),
+        accounts.values(),
+        "Museumsnacht!",
+    )
+    wait_for(lambda: delivery_of(first, accounts["x"]).state == Delivery.State.SENDING, message="the send")
+
+    server.crash()
+    # Released while the broker is down: the page goes live, its messages cannot be queued.
+    second = release(
+        factories.article_page(section, title="Stadtfest", publish=False), accounts.values(), "Stadtfest!"
+    )
+    assert second.live
+    time.sleep(1)
+    server.start()
+
+    for article in (first, second):
+        for account in accounts.values():
+            wait_for(
+                settled(article, account, Delivery.State.POSTED),
+                timeout=60,
+                message=f"{article} on {account} after the broker came back",
+            )
+    assert len(live_x_posts(x_api)) == 2
+    assert len(mastodon_statuses(mastodon)) == 2
+    for article in (first, second):
+        for account in accounts.values():
+            attempts = delivery_of(article, account).attempts.values_list("outcome", flat=True)
+            assert list(attempts) == ["success"]
+
+
+def test_a_slow_network_delays_no_other(celery_worker, accounts, section, mastodon, x_api):
+    # Every X call takes far longer than a Mastodon post (but less than the call timeout).
+    x_api.faults.latency("POST", "/2/tweets", 1.5, times=4)
+    articles = [
+        release(
+            factories.article_page(section, title=f"Meldung {number}", publish=False),
+            accounts.values(),
+            f"Meldung Nummer {number}",
+        )
+        for number in range(4)
+    ]
+    started = time.monotonic()
+
+    for article in articles:
+        wait_for(settled(article, accounts["mastodon"], Delivery.State.POSTED), message="the Mastodon copies")
+    mastodon_done = time.monotonic() - started
+    for article in articles:
+        wait_for(settled(article, accounts["x"], Delivery.State.POSTED), message="the X copies")
+    x_done = time.monotonic() - started
+
+    # X's four slow posts take at least 4 × 1.5 s one after another; Mastodon does not wait for them.
+    assert x_done >= 4 * 1.5
+    assert mastodon_done < x_done / 2, (mastodon_done, x_done)
+    assert len(mastodon_statuses(mastodon)) == 4
+    assert len(live_x_posts(x_api)) == 4
