@@ -26,6 +26,8 @@ from syndication.channels.base import (
     OutcomeUnknown,
     PermanentError,
     RemotePost,
+    RemoteReply,
+    ReplyBatch,
     TransientError,
 )
 
@@ -36,6 +38,13 @@ DEFAULT_MAX_CHARACTERS = 500
 # An unknown outcome is settled by scanning the account's latest statuses; one page is
 # enough because the lookup follows the failed attempt closely.
 LOOKUP_PAGE_SIZE = 40
+# Mastodon's default page of notifications; an instance may allow more, mastodon-mock does not.
+NOTIFICATIONS_PAGE_SIZE = 40
+# Replies in these visibilities are public; "private" and "direct" ones are messages
+# to the city and never become comments on the portal.
+PUBLIC_VISIBILITIES = ("public", "unlisted")
+# What the portal keeps of a reply's author (GDPR): no avatar, no counts, no profile text.
+KEPT_ACCOUNT_FIELDS = ("id", "username", "acct", "display_name", "url", "uri")
 
 # Only URLs with a scheme get the concession (extract_url_without_protocol: false),
 # and only as far as characters a URL may hold: an emoji right after one is text.
@@ -44,13 +53,17 @@ _URL = re.compile(r"https?://[\w\-.~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
 _SENTENCE_PUNCTUATION = ".,:;!?'\")]"
 # Account::MENTION_RE: a remote mention counts without its domain.
 _REMOTE_MENTION = re.compile(r"(?<![=/\w])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)@[\w.-]+\w", re.IGNORECASE)
+# The mentions a reply opens with, as a client puts them there.
+_LEADING_MENTIONS = re.compile(r"^(?:@\w[\w.@-]*\s+)+")
 
 
 class MastodonChannel(Channel):
     """One Mastodon account, reached with its access token."""
 
     network = "mastodon"
-    capabilities = Capabilities(can_edit=True, can_delete=True, idempotency_key=True, lookup=True)
+    capabilities = Capabilities(
+        can_edit=True, can_delete=True, idempotency_key=True, lookup=True, replies=True
+    )
 
     def __init__(self, base_url, credentials, *, timeout=10.0):
         super().__init__(base_url, credentials, timeout=timeout)
@@ -133,6 +146,91 @@ class MastodonChannel(Channel):
                 return _remote_post(status)
         return None
 
+    def fetch_replies(self, copy_ids, cursor):
+        # Mentions reach the account as notifications, numbered in order of arrival:
+        # the cursor is the newest one seen. `min_id` answers with the page just above
+        # it (since_id would answer with the newest page and leave a gap below), so
+        # walking up page by page reaches everything new and ends at the first empty page.
+        copy_ids = {str(copy_id) for copy_id in copy_ids}
+        replies = []
+        while notifications := self._mentions_after(cursor):
+            cursor = notifications[-1]["id"]
+            replies.extend(
+                _remote_reply(notification["status"], copy_ids)
+                for notification in notifications
+                if _is_public_reply(notification["status"])
+            )
+        return ReplyBatch(replies=replies, cursor=cursor)
+
+    def _mentions_after(self, cursor):
+        """The page of mention notifications just above `cursor`, oldest first.
+
+        Without a cursor the walk starts at the account's first mention: the first
+        round reads the account's mentions once, every later one only what is new.
+        """
+        with self._translated_errors(sent=False):
+            self._client.notifications(types=["mention"], min_id=cursor or "0", limit=NOTIFICATIONS_PAGE_SIZE)
+            notifications = self._last_response.json()
+        # Oldest first, so that a reply comes after the one it answers. Only what lies
+        # above the cursor counts: a server that ignored min_id would hand back the same
+        # page forever.
+        return sorted(
+            (
+                notification
+                for notification in notifications
+                if notification["type"] == "mention"
+                and (cursor is None or int(notification["id"]) > int(cursor))
+            ),
+            key=lambda notification: int(notification["id"]),
+        )
+
+    def refresh_replies(self, reply_ids):
+        return {str(reply_id): self._current_reply(reply_id) for reply_id in reply_ids}
+
+    def _current_reply(self, reply_id):
+        try:
+            with self._translated_errors(sent=False):
+                self._client.status(reply_id)
+        except PermanentError as error:
+            # Mastodon answers 404 both for a deleted status and for one the account may no longer see.
+            if error.status == 404:
+                return None
+            raise
+        status = self._last_response.json()
+        return _remote_reply(status, ()) if _is_public_reply(status) else None
+
+    def reply(self, in_reply_to_id, text, *, idempotency_key):
+        # Mastodon notifies only the accounts a status mentions, so the answer names
+        # the person answered; who that is, is asked before anything is created.
+        with self._translated_errors(sent=False):
+            self._client.status(in_reply_to_id)
+            parent = self._last_response.json()
+        with self._translated_errors(sent=True):
+            self._client.status_post(
+                _addressed(text, parent["account"]["acct"]),
+                in_reply_to_id=in_reply_to_id,
+                idempotency_key=idempotency_key,
+                visibility="public",
+            )
+        return _remote_post(self._last_response.json())
+
+    def find_reply(self, in_reply_to_id, text, *, idempotency_key):
+        # Delivery never needs this on Mastodon (the Idempotency-Key settles a retry),
+        # but the interface promises it: look among the thread's answers for the account's own.
+        wanted = _without_leading_mentions(_comparable(text))
+        with self._translated_errors(sent=False):
+            account = self._client.me()
+            self._client.status_context(in_reply_to_id)
+            descendants = self._last_response.json()["descendants"]
+        for status in descendants:
+            if (
+                str(status["in_reply_to_id"]) == str(in_reply_to_id)
+                and str(status["account"]["id"]) == str(account["id"])
+                and _without_leading_mentions(_comparable(_html_text(status["content"]))) == wanted
+            ):
+                return _remote_post(status)
+        return None
+
     @contextmanager
     def _translated_errors(self, *, sent):
         """Turn Mastodon.py's exceptions into the errors that tell delivery what to do next.
@@ -176,6 +274,56 @@ def _url_placeholder(match):
 def _remote_post(status):
     """A status as Mastodon sent it, in its JSON rather than Mastodon.py's types, so it can be stored."""
     return RemotePost(remote_id=str(status["id"]), url=status["url"], raw=status)
+
+
+def _is_public_reply(status):
+    """Whether a status (None once deleted) is a reply that may be shown in public."""
+    return bool(status and status["in_reply_to_id"] and status["visibility"] in PUBLIC_VISIBILITIES)
+
+
+def _remote_reply(status, copy_ids):
+    account = status["account"]
+    in_reply_to_id = str(status["in_reply_to_id"])
+    return RemoteReply(
+        remote_id=str(status["id"]),
+        in_reply_to_id=in_reply_to_id,
+        author_name=account["display_name"] or account["username"],
+        # `acct` carries the domain where the author is on another instance.
+        author_handle=f"@{account['acct']}",
+        author_url=account["url"],
+        text=status["content"],
+        text_format="html",
+        language=status["language"] or "",
+        created_at=_moment(status["created_at"]),
+        edited_at=_moment(status["edited_at"]) if status.get("edited_at") else None,
+        url=status["url"] or status["uri"],
+        conversation_id=in_reply_to_id if in_reply_to_id in copy_ids else "",
+        raw=_without_profiles(status),
+    )
+
+
+def _without_profiles(status):
+    """A status as Mastodon sent it, with the accounts in it cut down to what the portal keeps."""
+    kept = {
+        **status,
+        "account": {key: status["account"][key] for key in KEPT_ACCOUNT_FIELDS if key in status["account"]},
+    }
+    quoted = (status.get("quote") or {}).get("quoted_status")
+    if quoted:
+        kept["quote"] = {**status["quote"], "quoted_status": _without_profiles(quoted)}
+    return kept
+
+
+def _moment(value):
+    moment = datetime.fromisoformat(value)
+    # Mastodon always sends UTC; a time without an offset is read as such.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _addressed(text, acct):
+    """`text` opened with @acct, unless it mentions them already."""
+    mention = re.compile(rf"(?<![=/\w])@{re.escape(acct)}(?![\w@])", re.IGNORECASE)
+    return text if mention.search(text) else f"@{acct} {text}"
 
 
 def _failed_before_sending(error):
@@ -232,6 +380,11 @@ def _seconds_until(moment, response):
 def _comparable(text):
     # Mastodon shows a remote mention without its domain and reflows whitespace into HTML.
     return " ".join(_REMOTE_MENTION.sub(r"@\1", text).split())
+
+
+def _without_leading_mentions(text):
+    # An answer may have been opened with the mention of the person answered.
+    return _LEADING_MENTIONS.sub("", text)
 
 
 def _html_text(content):

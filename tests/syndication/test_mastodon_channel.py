@@ -1,12 +1,14 @@
 """The Mastodon network module against mastodon-mock running as a real server."""
 
 import socket
+import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from mastodon import MastodonNotFoundError
 
+from sandbox.mastodon import DEMO_CONVERSATIONS, MastodonSandbox
 from syndication.channels.base import OutcomeUnknown, PermanentError, TransientError
 from syndication.channels.mastodon import MastodonChannel
 
@@ -14,6 +16,7 @@ STATUSES = "^/api/v1/statuses$"
 ONE_STATUS = r"^/api/v1/statuses/\d+$"
 INSTANCE_V1 = "^/api/v1/instance/?$"
 INSTANCE_V2 = "^/api/v2/instance/?$"
+NOTIFICATIONS = "^/api/v1/notifications$"
 LONG_URL = "https://www.musterstadt.de/rathaus/buergerservice/termine/online-terminvergabe?bereich=kfz"
 
 
@@ -368,3 +371,288 @@ def test_garbled_success_reply_is_unknown(mastodon, mastodon_channel):
         mastodon_channel.publish("Hitzewarnung", idempotency_key="delivery-25")
 
     assert raised.value.status == 200
+
+
+# -- replies: fetch, refresh, answer --
+
+
+def answers(mastodon, status_id):
+    """The statuses directly beneath a status, as the instance shows its thread."""
+    descendants = mastodon.observer.status_context(status_id)["descendants"]
+    return [status for status in descendants if str(status["in_reply_to_id"]) == str(status_id)]
+
+
+@pytest.fixture
+def copy(mastodon_channel):
+    """A copy of a page, posted by the city."""
+    return mastodon_channel.publish("Sommerfest im Stadtpark am Samstag ab 14 Uhr", idempotency_key="copy-1")
+
+
+def test_fetch_replies_returns_a_citizens_reply_to_a_copy(mastodon, mastodon_channel, copy):
+    sent = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es dort auch Toiletten?")
+
+    batch = mastodon_channel.fetch_replies([copy.remote_id], None)
+
+    [reply] = batch.replies
+    assert reply.remote_id == sent["id"]
+    assert reply.in_reply_to_id == copy.remote_id
+    assert reply.conversation_id == copy.remote_id
+    assert (reply.author_name, reply.author_handle) == ("Anna Becker", "@anna")
+    assert reply.author_url == sent["account"]["url"]
+    assert reply.text == sent["content"]
+    assert "Gibt es dort auch Toiletten?" in reply.text
+    assert reply.text_format == "html"
+    assert reply.language == "de"
+    assert reply.created_at.tzinfo is not None
+    assert reply.edited_at is None
+    assert reply.url == sent["url"]
+    assert reply.raw["id"] == sent["id"]
+    assert "avatar" not in reply.raw["account"]
+    assert "followers_count" not in reply.raw["account"]
+    assert batch.cursor is not None
+
+
+def test_a_round_with_nothing_new_returns_nothing_and_keeps_the_cursor_in_one_request(
+    mastodon, mastodon_channel, copy
+):
+    mastodon.sandbox.citizen_reply(copy.remote_id, "Danke!")
+    first = mastodon_channel.fetch_replies([copy.remote_id], None)
+    before = mastodon.sandbox.requests_seen("GET", "/api/v1/notifications")
+
+    second = mastodon_channel.fetch_replies([copy.remote_id], first.cursor)
+
+    assert second.replies == []
+    assert second.cursor == first.cursor
+    assert mastodon.sandbox.requests_seen("GET", "/api/v1/notifications") - before == 1
+
+
+def test_a_later_round_returns_only_the_new_replies(mastodon, mastodon_channel, copy):
+    mastodon.sandbox.citizen_reply(copy.remote_id, "Erste Frage")
+    first = mastodon_channel.fetch_replies([copy.remote_id], None)
+    newer = mastodon.sandbox.citizen_reply(copy.remote_id, "Zweite Frage", username="jonas")
+
+    second = mastodon_channel.fetch_replies([copy.remote_id], first.cursor)
+
+    assert [reply.remote_id for reply in second.replies] == [newer["id"]]
+    assert int(second.cursor) > int(first.cursor)
+
+
+def test_fetch_replies_pages_through_more_replies_than_one_page_holds(mastodon, mastodon_channel, copy):
+    sent = [mastodon.sandbox.citizen_reply(copy.remote_id, f"Frage Nummer {number}") for number in range(45)]
+
+    batch = mastodon_channel.fetch_replies([copy.remote_id], None)
+
+    assert [reply.remote_id for reply in batch.replies] == [status["id"] for status in sent]
+    # Two pages of up to 40, and the empty one that says nothing is left.
+    assert mastodon.sandbox.requests_seen("GET", "/api/v1/notifications") == 3
+    assert mastodon_channel.fetch_replies([copy.remote_id], batch.cursor).replies == []
+
+
+@pytest.mark.parametrize("visibility", ["direct", "private"])
+def test_private_messages_to_the_city_never_become_replies(mastodon, mastodon_channel, copy, visibility):
+    mastodon.sandbox.citizen_reply(copy.remote_id, "Meine Adresse ist Lindenallee 4", visibility=visibility)
+    public = mastodon.sandbox.citizen_reply(copy.remote_id, "Komme gern!", username="jonas")
+
+    batch = mastodon_channel.fetch_replies([copy.remote_id], None)
+
+    assert [reply.remote_id for reply in batch.replies] == [public["id"]]
+
+
+def test_unlisted_replies_are_public(mastodon, mastodon_channel, copy):
+    unlisted = mastodon.sandbox.citizen_reply(copy.remote_id, "Bin dabei", visibility="unlisted")
+
+    batch = mastodon_channel.fetch_replies([copy.remote_id], None)
+
+    assert [reply.remote_id for reply in batch.replies] == [unlisted["id"]]
+
+
+def test_a_reply_to_a_reply_names_the_reply_it_answers(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Ab wann genau?")
+    answer = mastodon.sandbox.citizen_reply(question["id"], "Ab 14 Uhr, steht oben.", username="mehmet")
+
+    batch = mastodon_channel.fetch_replies([copy.remote_id], None)
+
+    assert [(reply.remote_id, reply.in_reply_to_id) for reply in batch.replies] == [
+        (question["id"], copy.remote_id),
+        (answer["id"], question["id"]),
+    ]
+    assert batch.replies[1].conversation_id == ""
+    assert batch.replies[1].author_name == "Mehmet Yılmaz"
+
+
+def test_a_reply_in_english_keeps_its_language_and_a_new_citizen_their_name(mastodon, mastodon_channel, copy):
+    mastodon.sandbox.citizen_reply(
+        copy.remote_id, "Is there parking nearby?", username="lee", display_name="Lee Park", language="en"
+    )
+
+    [reply] = mastodon_channel.fetch_replies([copy.remote_id], None).replies
+
+    assert (reply.author_name, reply.author_handle, reply.language) == ("Lee Park", "@lee", "en")
+
+
+def test_refresh_replies_sees_an_edit(mastodon, mastodon_channel, copy):
+    sent = mastodon.sandbox.citizen_reply(copy.remote_id, "Ab 15 Uhr?")
+    [reply] = mastodon_channel.fetch_replies([copy.remote_id], None).replies
+
+    mastodon.sandbox.edit_reply(sent, "@musterstadt Ab 14 Uhr, habe mich verlesen.")
+    refreshed = mastodon_channel.refresh_replies([reply.remote_id])
+
+    current = refreshed[reply.remote_id]
+    assert "Ab 14 Uhr, habe mich verlesen." in current.text
+    assert current.edited_at is not None
+    assert current.edited_at.tzinfo is not None
+    assert current.created_at == reply.created_at
+    assert current.in_reply_to_id == copy.remote_id
+
+
+def test_refresh_replies_sees_a_deletion(mastodon, mastodon_channel, copy):
+    gone = mastodon.sandbox.citizen_reply(copy.remote_id, "Schon wieder vorbei")
+    kept = mastodon.sandbox.citizen_reply(copy.remote_id, "Bleibt stehen", username="jonas")
+
+    mastodon.sandbox.delete_reply(gone)
+    refreshed = mastodon_channel.refresh_replies([gone["id"], kept["id"]])
+
+    assert refreshed[gone["id"]] is None
+    assert refreshed[kept["id"]].remote_id == kept["id"]
+
+
+def test_refresh_replies_does_not_hide_a_server_error(mastodon, mastodon_channel, copy):
+    sent = mastodon.sandbox.citizen_reply(copy.remote_id, "Noch da")
+    mastodon.sandbox.fault(methods=["GET"], path_regex=ONE_STATUS, effect={"type": "status", "status": 503})
+
+    with pytest.raises(TransientError):
+        mastodon_channel.refresh_replies([sent["id"]])
+
+
+def test_reply_answers_in_public_and_mentions_the_citizen(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es Parkplätze?")
+
+    answer = mastodon_channel.reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-1")
+
+    status = mastodon.observer.status(answer.remote_id)
+    assert str(status["in_reply_to_id"]) == question["id"]
+    assert status["visibility"] == "public"
+    assert mastodon.observer.status_source(answer.remote_id)["text"] == "@anna Ja, am Südeingang."
+    assert answer.url == status["url"]
+    assert [str(status["id"]) for status in answers(mastodon, question["id"])] == [answer.remote_id]
+
+
+def test_reply_that_mentions_the_citizen_already_mentions_them_once(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es Parkplätze?")
+
+    answer = mastodon_channel.reply(question["id"], "Ja, @anna, am Südeingang.", idempotency_key="answer-2")
+
+    assert mastodon.observer.status_source(answer.remote_id)["text"] == "Ja, @anna, am Südeingang."
+
+
+def test_reply_again_with_the_same_key_makes_no_second_answer(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es Parkplätze?")
+
+    first = mastodon_channel.reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-3")
+    second = mastodon_channel.reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-3")
+
+    assert second.remote_id == first.remote_id
+    assert len(answers(mastodon, question["id"])) == 1
+
+
+def test_reply_to_a_deleted_reply_is_permanent_and_posts_nothing(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gleich weg")
+    mastodon.sandbox.delete_reply(question)
+    posts_before = mastodon.sandbox.requests_seen("POST", "/api/v1/statuses")
+
+    with pytest.raises(PermanentError) as raised:
+        mastodon_channel.reply(question["id"], "Zu spät", idempotency_key="answer-4")
+
+    assert raised.value.status == 404
+    assert mastodon.sandbox.requests_seen("POST", "/api/v1/statuses") == posts_before
+
+
+def test_the_citys_answers_do_not_come_back_as_replies(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es Parkplätze?")
+    mastodon_channel.reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-5")
+
+    batch = mastodon_channel.fetch_replies([copy.remote_id], None)
+
+    assert [reply.remote_id for reply in batch.replies] == [question["id"]]
+
+
+def test_find_reply_finds_the_answer_by_its_text(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es Parkplätze?")
+    mastodon.sandbox.citizen_reply(question["id"], "Ja, am Südeingang.", username="jonas")
+    answer = mastodon_channel.reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-6")
+
+    found = mastodon_channel.find_reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-6")
+
+    assert found.remote_id == answer.remote_id
+
+
+def test_find_reply_finds_nothing_for_an_answer_never_posted(mastodon, mastodon_channel, copy):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es Parkplätze?")
+
+    assert mastodon_channel.find_reply(question["id"], "Nie gesendet", idempotency_key="answer-7") is None
+
+
+# -- replies: faults --
+
+
+def test_server_error_on_notifications_is_transient(mastodon, mastodon_channel):
+    mastodon.sandbox.fault(
+        methods=["GET"], path_regex=NOTIFICATIONS, effect={"type": "status", "status": 503}
+    )
+
+    with pytest.raises(TransientError) as raised:
+        mastodon_channel.fetch_replies([], None)
+
+    assert raised.value.status == 503
+
+
+def test_rate_limit_on_notifications_is_transient_with_retry_after(mastodon, mastodon_channel):
+    mastodon.sandbox.fault(
+        methods=["GET"],
+        path_regex=NOTIFICATIONS,
+        effect={"type": "ratelimit", "headers": {"Retry-After": "60"}},
+    )
+
+    with pytest.raises(TransientError) as raised:
+        mastodon_channel.fetch_replies([], None)
+
+    assert raised.value.status == 429
+    assert raised.value.retry_after == 60
+
+
+def test_timeout_after_the_answer_was_created_is_unknown_and_the_same_key_makes_no_second(
+    mastodon, mastodon_channel, copy
+):
+    question = mastodon.sandbox.citizen_reply(copy.remote_id, "Gibt es Parkplätze?")
+    mastodon.sandbox.fault_after_handling("timeout", "POST", "/api/v1/statuses")
+
+    with pytest.raises(OutcomeUnknown):
+        mastodon_channel.reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-8")
+    answer = mastodon_channel.reply(question["id"], "Ja, am Südeingang.", idempotency_key="answer-8")
+
+    assert [str(status["id"]) for status in answers(mastodon, question["id"])] == [answer.remote_id]
+
+
+# -- the demo's citizens --
+
+
+def test_the_demo_instance_answers_a_new_public_status_of_the_city_once():
+    with MastodonSandbox(citizen_replies_after=0.05) as sandbox:
+        channel = MastodonChannel(sandbox.base_url, {"access_token": sandbox.login()}, timeout=5)
+        copy = channel.publish("Sommerfest im Stadtpark am Samstag ab 14 Uhr", idempotency_key="demo-1")
+        channel.publish("Sommerfest im Stadtpark am Samstag ab 14 Uhr", idempotency_key="demo-1")
+        expected = DEMO_CONVERSATIONS[int(copy.remote_id) % len(DEMO_CONVERSATIONS)]
+
+        replies, cursor, deadline = [], None, time.monotonic() + 5
+        while len(replies) < len(expected) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            batch = channel.fetch_replies([copy.remote_id], cursor)
+            replies, cursor = replies + batch.replies, batch.cursor
+        time.sleep(0.3)
+        later = channel.fetch_replies([copy.remote_id], cursor).replies
+
+    assert [(reply.author_handle, reply.language) for reply in replies] == [
+        (f"@{username}", language) for username, _text, language, _answers_previous in expected
+    ]
+    assert replies[0].in_reply_to_id == copy.remote_id
+    assert later == []
