@@ -1,17 +1,20 @@
 """A local stand-in for the parts of the X API v2 that Stadtfunk uses, in X's wire format.
 
-Posts are created, edited, deleted, listed and searched by conversation; every
-request needs an OAuth 2.0 user-context bearer token and spends from that token's
-15-minute budget, reported in X's `x-rate-limit-*` headers. Run it with
+Posts are created, edited, deleted, looked up, listed and searched by conversation;
+citizens answer them through controls, or by themselves with `--citizen-replies`.
+Every request needs an OAuth 2.0 user-context bearer token and spends from that
+token's 15-minute budget, reported in X's `x-rate-limit-*` headers. Run it with
 `python -m sandbox.x_api --port 8601`; tests use `start_in_thread()`.
 """
 
 import argparse
 import base64
 import itertools
+import math
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -27,16 +30,65 @@ RATE_LIMIT_WINDOW = 15 * 60
 EDIT_WINDOW = 60 * 60
 MAX_EDITS = 5
 MAX_WEIGHTED_LENGTH = 280
+# Recent search reads the last seven days, with queries of up to 512 characters.
+SEARCH_WINDOW = 7 * 24 * 60 * 60
+MAX_QUERY_LENGTH = 512
+MAX_LOOKUP_IDS = 100
+# X's ids are snowflakes: milliseconds since X's epoch, shifted past 22 bits of worker and sequence.
+X_EPOCH_MS = 1288834974657
+SNOWFLAKE_SHIFT = 22
+# X detects a post's language; the stand-in assumes the city's.
+DEFAULT_LANG = "de"
 # A fixed, public demo token: the stand-in guards nothing.
 DEFAULT_TOKEN = "sandbox-musterstadt"  # noqa: S105
 
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
 NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
+REPLY_NOT_VISIBLE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 
 TWEETS_ROUTE = re.compile(r"^/2/tweets/(\d+)$")
 USER_TWEETS_ROUTE = re.compile(r"^/2/users/(\d+)/tweets$")
-CONVERSATION_QUERY = re.compile(r"^\s*conversation_id:(\d+)\s*$")
-OPTIONAL_TWEET_FIELDS = {"author_id", "conversation_id", "created_at", "edit_controls", "in_reply_to_user_id"}
+CONVERSATION_TERM = re.compile(r"^conversation_id:(\d+)$")
+TWEET_ID = re.compile(r"^[0-9]{1,19}$")
+OPTIONAL_TWEET_FIELDS = {
+    "author_id",
+    "conversation_id",
+    "created_at",
+    "edit_controls",
+    "in_reply_to_user_id",
+    "lang",
+    "referenced_tweets",
+}
+# What a citizen's reply looks like when a test or the demo asks for it.
+PUBLIC_TWEET_FIELDS = sorted(OPTIONAL_TWEET_FIELDS - {"edit_controls"})
+
+# People on X who answer the city; tests may name others, made on first use.
+CITIZENS = {
+    "lena_krueger": "Lena Krüger",
+    "mehmet_yilmaz": "Mehmet Yılmaz",
+    "jonas_richter": "Jonas Richter",
+    "sam_taylor": "Sam Taylor",
+}
+# What citizens say under a new post of the city in the demo, one conversation per
+# post: (citizen, text, language, whether it answers the reply before it).
+DEMO_CONVERSATIONS = [
+    [
+        ("lena_krueger", "Danke für die Info! Gilt das auch am Wochenende?", "de", False),
+        ("mehmet_yilmaz", "Soweit ich weiß ja, stand so auch im Amtsblatt.", "de", True),
+        ("sam_taylor", "Thanks for sharing! Is there an English version of this?", "en", False),
+    ],
+    [
+        ("jonas_richter", "Super, dass die Stadt hier informiert. Wo finde ich mehr dazu?", "de", False),
+        ("sam_taylor", "Great news, I'll pass it on to my neighbours.", "en", False),
+    ],
+    [
+        ("mehmet_yilmaz", "Endlich! Darauf haben wir in der Nachbarschaft lange gewartet.", "de", False),
+        ("sam_taylor", "Does this apply to the whole city or only the centre?", "en", False),
+        ("lena_krueger", "Laut der verlinkten Seite für die ganze Stadt.", "de", True),
+    ],
+]
+# Seconds until the first citizen answers in the demo, and between two answers.
+DEMO_REPLY_DELAY = 3.0
 
 
 def problem(status, title, detail, kind="about:blank"):
@@ -56,13 +108,13 @@ def invalid_request(parameter, value, message):
     )
 
 
-def not_found(resource_type, resource_id):
+def not_found(resource_type, resource_id, parameter="id"):
     return {
         "value": resource_id,
-        "detail": f"Could not find {resource_type} with id: [{resource_id}].",
+        "detail": f"Could not find {resource_type} with {parameter}: [{resource_id}].",
         "title": "Not Found Error",
         "resource_type": resource_type,
-        "parameter": "id",
+        "parameter": parameter,
         "resource_id": resource_id,
         "type": NOT_FOUND,
     }
@@ -70,6 +122,11 @@ def not_found(resource_type, resource_id):
 
 def iso(epoch):
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def snowflake(epoch):
+    """The smallest X id of a moment (seconds since 1970)."""
+    return (int(epoch * 1000) - X_EPOCH_MS) << SNOWFLAKE_SHIFT
 
 
 @dataclass
@@ -96,7 +153,9 @@ class Post:
     created_at: float
     conversation_id: str
     chain: Chain
+    in_reply_to_id: str | None = None
     in_reply_to_user_id: str | None = None
+    lang: str = DEFAULT_LANG
     deleted: bool = False
 
     @property
@@ -117,14 +176,22 @@ class XState:
     revoked: set = field(default_factory=set)
     posts: dict = field(default_factory=dict)
     budgets: dict = field(default_factory=dict)
+    # Requests answered, by (method, path).
+    requests: Counter = field(default_factory=Counter)
 
 
 class XStandIn(faults.StandIn):
-    """X's API v2 for posts, held in memory; every public method is thread-safe."""
+    """X's API v2 for posts, held in memory; every public method is thread-safe.
 
-    def __init__(self, *, rate_limit=900):
+    `citizen_replies_after` lets citizens answer each new post of an account that
+    many seconds later, and each other as long after, as `--citizen-replies` does
+    for the demo; None: they never do.
+    """
+
+    def __init__(self, *, rate_limit=900, citizen_replies_after=None):
         self._lock = threading.RLock()
         self._default_rate_limit = rate_limit
+        self.citizen_replies_after = citizen_replies_after
         self.reset()
 
     # State and controls, for tests and /_sandbox/
@@ -132,7 +199,7 @@ class XStandIn(faults.StandIn):
     def reset(self):
         with self._lock:
             self._state = XState()
-            self._ids = itertools.count(1_860_000_000_000_000_001)
+            self._last_id = 0
             self._user_ids = itertools.count(2_000_001)
             self._clock_offset = 0.0
             self.rate_limit = self._default_rate_limit
@@ -141,8 +208,7 @@ class XStandIn(faults.StandIn):
     def add_account(self, token, username, name=""):
         """A user whose OAuth 2.0 user-context token is `token`; returns the user id."""
         with self._lock:
-            user = User(str(next(self._user_ids)), username, name or username)
-            self._state.users[user.id] = user
+            user = self._add_user(username, name)
             self._state.tokens[token] = user.id
             return user.id
 
@@ -156,7 +222,7 @@ class XStandIn(faults.StandIn):
             self.rate_limit = limit
 
     def advance(self, seconds):
-        """Move the stand-in's clock forward, e.g. past the edit window."""
+        """Move the stand-in's clock forward (or, before anything is posted, back)."""
         with self._lock:
             self._clock_offset += seconds
 
@@ -180,11 +246,58 @@ class XStandIn(faults.StandIn):
                     "author_id": post.author_id,
                     "created_at": iso(post.created_at),
                     "conversation_id": post.conversation_id,
+                    "in_reply_to_id": post.in_reply_to_id,
                     "edit_history_tweet_ids": list(post.chain.ids),
                     "deleted": post.deleted,
                 }
                 for post in self._state.posts.values()
             ]
+
+    def requests_seen(self, method=None, path=None):
+        """How many requests (to `path`, with `method`; None: any) the API has answered since the last reset."""
+        with self._lock:
+            return sum(
+                count
+                for (seen_method, seen_path), count in self._state.requests.items()
+                if (method is None or seen_method == method.upper()) and (path is None or seen_path == path)
+            )
+
+    def citizen_reply(self, in_reply_to_id, text, *, username="lena_krueger", name="", lang="de"):
+        """A citizen answers a post as X's app would; returns the reply with every public field.
+
+        The citizen's account is made on first use, named `name` or as in CITIZENS.
+        """
+        with self._lock:
+            parent = self._state.posts.get(str(in_reply_to_id))
+            if parent is None or parent.deleted:
+                raise ValueError(REPLY_NOT_VISIBLE)
+            citizen = self._citizen(username, name)
+            post = self._add_post(citizen, text, parent=parent, lang=lang)
+            return self._render(post, PUBLIC_TWEET_FIELDS)
+
+    def edit_reply(self, reply_id, text):
+        """The author of a reply changes it in X's app: a new id at the end of its edit chain.
+
+        X's API documentation says replies to others cannot be edited through the API;
+        the app's rules are X's own, so here only the hour and the five edits hold.
+        """
+        with self._lock:
+            post = self._state.posts.get(str(reply_id))
+            if post is None or post.deleted:
+                raise ValueError(f"no post {reply_id} to edit")
+            chain = post.chain
+            if self.now() > chain.created_at + EDIT_WINDOW or len(chain.ids) > MAX_EDITS:
+                raise ValueError(f"post {reply_id} can no longer be edited")
+            edited = self._add_version(self._state.posts[chain.ids[-1]], text)
+            return self._render(edited, PUBLIC_TWEET_FIELDS)
+
+    def delete_reply(self, reply_id):
+        """The author of a reply deletes it, and with it its whole edit chain."""
+        with self._lock:
+            post = self._state.posts.get(str(reply_id))
+            if post is None or post.deleted:
+                raise ValueError(f"no post {reply_id} to delete")
+            self._delete_chain(post)
 
     def control(self, name, body):
         if name == "accounts":
@@ -202,6 +315,20 @@ class XStandIn(faults.StandIn):
         if name == "clock":
             self.advance(float(body["advance"]))
             return Reply(200, {"now": iso(self.now())})
+        if name == "citizen-reply":
+            reply = self.citizen_reply(
+                body["in_reply_to_id"],
+                body["text"],
+                username=body.get("username", "lena_krueger"),
+                name=body.get("name", ""),
+                lang=body.get("lang", "de"),
+            )
+            return Reply(201, {"data": reply})
+        if name == "edit-reply":
+            return Reply(201, {"data": self.edit_reply(body["id"], body["text"])})
+        if name == "delete-reply":
+            self.delete_reply(body["id"])
+            return Reply(200, {"deleted": True})
         return super().control(name, body)
 
     def fault_reply(self, request, status):
@@ -215,6 +342,7 @@ class XStandIn(faults.StandIn):
 
     def handle(self, request):
         with self._lock:
+            self._state.requests[request.method, request.path] += 1
             token = self._token(request)
             budget = self._budget(token)
             budget.used += 1
@@ -231,6 +359,8 @@ class XStandIn(faults.StandIn):
         method, path = request.method, request.path
         if method == "POST" and path == "/2/tweets":
             return self._create(request, user)
+        if method == "GET" and path == "/2/tweets":
+            return self._lookup_many(request)
         if method == "GET" and path == "/2/users/me":
             return Reply(200, {"data": self._render_user(user)})
         if method == "GET" and path == "/2/tweets/search/recent":
@@ -251,6 +381,9 @@ class XStandIn(faults.StandIn):
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             return invalid_request("text", text or "", "The `text` field must be a non-empty string.")
+        reply = body.get("reply")
+        if reply is not None and (refused := self._invalid_reply(reply)):
+            return refused
         if parse_tweet(text).weightedLength > MAX_WEIGHTED_LENGTH:
             return problem(403, "Forbidden", "You are not permitted to perform this action.")
         previous_id = (body.get("edit_options") or {}).get("previous_post_id")
@@ -259,28 +392,30 @@ class XStandIn(faults.StandIn):
         if self._duplicate(text, user):
             return problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
         parent = None
-        parent_id = (body.get("reply") or {}).get("in_reply_to_tweet_id")
-        if parent_id is not None:
-            parent = self._state.posts.get(str(parent_id))
+        if reply is not None:
+            parent = self._state.posts.get(str(reply["in_reply_to_tweet_id"]))
             if parent is None or parent.deleted:
-                return problem(
-                    404, "Not Found Error", not_found("tweet", str(parent_id))["detail"], NOT_FOUND
-                )
-        post_id = str(next(self._ids))
-        now = self.now()
-        # X edits only posts and self-threads, not replies to other people.
-        editable = parent is None or parent.author_id == user.id
-        post = Post(
-            id=post_id,
-            text=text,
-            author_id=user.id,
-            created_at=now,
-            conversation_id=parent.conversation_id if parent else post_id,
-            chain=Chain([post_id], now, editable),
-            in_reply_to_user_id=parent.author_id if parent else None,
-        )
-        self._state.posts[post_id] = post
+                return problem(403, "Forbidden", REPLY_NOT_VISIBLE)
+        post = self._add_post(user, text, parent=parent)
+        if parent is None and self.citizen_replies_after is not None:
+            self._answer_later(post.id)
         return Reply(201, {"data": self._render(post, ())})
+
+    @staticmethod
+    def _invalid_reply(reply):
+        """X's answer to a `reply` object without a proper in_reply_to_tweet_id; None for a proper one."""
+        parent_id = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
+        if parent_id is None:
+            return invalid_request(
+                "$.reply", reply, "$.reply.in_reply_to_tweet_id: is missing but it is required"
+            )
+        if not TWEET_ID.match(str(parent_id)):
+            return invalid_request(
+                "$.reply.in_reply_to_tweet_id",
+                parent_id,
+                "$.reply.in_reply_to_tweet_id: does not match the regex pattern ^[0-9]{1,19}$",
+            )
+        return None
 
     def _edit(self, previous_id, text, user):
         previous = self._state.posts.get(previous_id)
@@ -297,19 +432,7 @@ class XStandIn(faults.StandIn):
             return problem(403, "Forbidden", "The time to edit this Tweet has run out.")
         if len(chain.ids) > MAX_EDITS:
             return problem(403, "Forbidden", f"A Tweet can be edited at most {MAX_EDITS} times.")
-        post_id = str(next(self._ids))
-        chain.ids.append(post_id)
-        post = Post(
-            id=post_id,
-            text=text,
-            author_id=user.id,
-            created_at=self.now(),
-            conversation_id=previous.conversation_id,
-            chain=chain,
-            in_reply_to_user_id=previous.in_reply_to_user_id,
-        )
-        self._state.posts[post_id] = post
-        return Reply(201, {"data": self._render(post, ())})
+        return Reply(201, {"data": self._render(self._add_version(previous, text), ())})
 
     def _duplicate(self, text, user):
         return any(
@@ -323,9 +446,7 @@ class XStandIn(faults.StandIn):
             return problem(404, "Not Found Error", not_found("tweet", post_id)["detail"], NOT_FOUND)
         if post.author_id != user.id:
             return problem(403, "Forbidden", "You are not allowed to delete this Tweet.")
-        # Deleting any version deletes the whole edit chain.
-        for version in post.chain.ids:
-            self._state.posts[version].deleted = True
+        self._delete_chain(post)
         return Reply(200, {"data": {"deleted": True}})
 
     def _lookup(self, request, post_id):
@@ -333,6 +454,31 @@ class XStandIn(faults.StandIn):
         if post is None or post.deleted:
             return Reply(200, {"errors": [not_found("tweet", post_id)]})
         return Reply(200, {"data": self._render(post, self._fields(request))})
+
+    def _lookup_many(self, request):
+        """GET /2/tweets?ids=: what is there in `data`, what is gone in `errors`, both with 200."""
+        raw_ids = request.query.get("ids", "")
+        post_ids = raw_ids.split(",") if raw_ids else []
+        if not post_ids or len(post_ids) > MAX_LOOKUP_IDS:
+            return invalid_request("ids", raw_ids, f"ids: size must be between 1 and {MAX_LOOKUP_IDS}")
+        if bad := [post_id for post_id in post_ids if not TWEET_ID.match(post_id)]:
+            return invalid_request(
+                "ids", bad[0], f"The `ids` query parameter value [{bad[0]}] does not match ^[0-9]{{1,19}}$"
+            )
+        found, errors = [], []
+        for post_id in post_ids:
+            post = self._state.posts.get(post_id)
+            if post is None or post.deleted:
+                errors.append(not_found("tweet", post_id, parameter="ids"))
+            else:
+                found.append(post)
+        body = {}
+        if found:
+            body["data"] = [self._render(post, self._fields(request)) for post in found]
+            body.update(self._includes(request, found))
+        if errors:
+            body["errors"] = errors
+        return Reply(200, body)
 
     def _user_tweets(self, request, user_id):
         if user_id not in self._state.users:
@@ -345,22 +491,65 @@ class XStandIn(faults.StandIn):
         return self._page(request, posts, "pagination_token", low=5, high=100)
 
     def _search(self, request):
+        """Recent search for `conversation_id:<id>` terms joined by ` OR `, newest first.
+
+        Like X it reads only the last seven days, and refuses a since_id or until_id
+        older than that.
+        """
         query = request.query.get("query", "")
-        match = CONVERSATION_QUERY.match(query)
-        if not match:
+        if len(query) > MAX_QUERY_LENGTH:
             return invalid_request(
-                "query", query, "This stand-in understands only the query `conversation_id:<id>`."
+                "query", query, f"The `query` parameter value must be at most {MAX_QUERY_LENGTH} characters"
             )
+        terms = [CONVERSATION_TERM.match(term.strip()) for term in query.split(" OR ")]
+        if not all(terms):
+            return invalid_request(
+                "query",
+                query,
+                "This stand-in understands only `conversation_id:<id>` terms joined by ` OR `.",
+            )
+        conversations = {term[1] for term in terms}
+        # X names the boundary to the minute and wants ids made after it.
+        window_start = math.ceil((self.now() - SEARCH_WINDOW) / 60) * 60
+        bounds = {name: request.query[name] for name in ("since_id", "until_id") if name in request.query}
+        for name, value in bounds.items():
+            if refused := self._invalid_bound(name, value, window_start):
+                return refused
         posts = [
             post
             for post in self._state.posts.values()
-            if post.conversation_id == match[1] and post.id != match[1] and post.latest and not post.deleted
+            if post.conversation_id in conversations
+            and post.id != post.conversation_id
+            and post.latest
+            and not post.deleted
+            and post.created_at >= window_start
+            and int(post.id) > int(bounds.get("since_id", 0))
+            and ("until_id" not in bounds or int(post.id) < int(bounds["until_id"]))
         ]
         token_name = "next_token" if "next_token" in request.query else "pagination_token"
         return self._page(request, posts, token_name, low=10, high=100)
 
+    @staticmethod
+    def _invalid_bound(name, value, window_start):
+        """X's answer to a since_id or until_id that is no id or older than recent search reaches."""
+        if not TWEET_ID.match(value):
+            return invalid_request(name, value, f"The `{name}` query parameter value [{value}] is not valid")
+        if int(value) <= snowflake(window_start):
+            return invalid_request(
+                name,
+                value,
+                f"'{name}' must be a tweet id created after "
+                f"{datetime.fromtimestamp(window_start, UTC):%Y-%m-%dT%H:%MZ}. "
+                f"Please use a '{name}' that is larger than {snowflake(window_start)}",
+            )
+        return None
+
     def _page(self, request, posts, token_name, *, low, high):
-        """Newest first, `max_results` at a time, with X's opaque tokens in `meta`."""
+        """Newest first, `max_results` at a time, with X's opaque tokens in `meta`.
+
+        A token names the post a page ends at, so that the same token always reads
+        the same page, however many posts arrive meanwhile.
+        """
         raw_max = request.query.get("max_results", "10")
         if not raw_max.isdigit() or not low <= int(raw_max) <= high:
             return invalid_request(
@@ -369,30 +558,106 @@ class XStandIn(faults.StandIn):
                 f"The `max_results` query parameter value [{raw_max}] is not between {low} and {high}",
             )
         size = int(raw_max)
-        start = 0
+        posts = sorted(posts, key=lambda post: int(post.id), reverse=True)
+        page = posts[:size]
         if token := request.query.get(token_name):
-            start = self._offset(token)
-            if start is None:
+            position = self._position(token)
+            if position is None:
                 return invalid_request(
                     token_name, token, f"The `{token_name}` query parameter value is invalid"
                 )
-        posts = sorted(posts, key=lambda post: int(post.id), reverse=True)
-        page = posts[start : start + size]
-        fields = self._fields(request)
+            direction, boundary = position
+            if direction == "below":
+                page = [post for post in posts if int(post.id) < boundary][:size]
+            else:
+                page = [post for post in posts if int(post.id) > boundary][-size:]
         body = {"meta": {"result_count": len(page)}}
         if page:
-            body["data"] = [self._render(post, fields) for post in page]
+            body["data"] = [self._render(post, self._fields(request)) for post in page]
             body["meta"].update(newest_id=page[0].id, oldest_id=page[-1].id)
-            if "author_id" in request.query.get("expansions", "").split(","):
-                authors = dict.fromkeys(post.author_id for post in page)
-                body["includes"] = {"users": [self._render_user(self._state.users[a]) for a in authors]}
-        if start + size < len(posts):
-            body["meta"]["next_token"] = self._token_for(start + size)
-        if start > 0:
-            body["meta"]["previous_token"] = self._token_for(max(0, start - size))
+            body.update(self._includes(request, page))
+            if int(posts[-1].id) < int(page[-1].id):
+                body["meta"]["next_token"] = self._token_for("below", page[-1].id)
+            if token and int(posts[0].id) > int(page[0].id):
+                body["meta"]["previous_token"] = self._token_for("above", page[0].id)
         return Reply(200, body)
 
     # Helpers; callers hold the lock
+
+    def _add_user(self, username, name=""):
+        user = User(str(next(self._user_ids)), username, name or username)
+        self._state.users[user.id] = user
+        return user
+
+    def _citizen(self, username, name=""):
+        for user in self._state.users.values():
+            if user.username == username:
+                return user
+        return self._add_user(username, name or CITIZENS.get(username, ""))
+
+    def _new_id(self):
+        # Time-ordered like X's, and never twice, even with several posts in one millisecond.
+        self._last_id = max(self._last_id + 1, snowflake(self.now()))
+        return str(self._last_id)
+
+    def _add_post(self, user, text, *, parent=None, lang=DEFAULT_LANG):
+        post_id = self._new_id()
+        now = self.now()
+        # X edits only posts and self-threads, not replies to other people.
+        editable = parent is None or parent.author_id == user.id
+        post = Post(
+            id=post_id,
+            text=text,
+            author_id=user.id,
+            created_at=now,
+            conversation_id=parent.conversation_id if parent else post_id,
+            chain=Chain([post_id], now, editable),
+            in_reply_to_id=parent.id if parent else None,
+            in_reply_to_user_id=parent.author_id if parent else None,
+            lang=lang,
+        )
+        self._state.posts[post_id] = post
+        return post
+
+    def _add_version(self, previous, text):
+        post_id = self._new_id()
+        previous.chain.ids.append(post_id)
+        post = Post(
+            id=post_id,
+            text=text,
+            author_id=previous.author_id,
+            created_at=self.now(),
+            conversation_id=previous.conversation_id,
+            chain=previous.chain,
+            in_reply_to_id=previous.in_reply_to_id,
+            in_reply_to_user_id=previous.in_reply_to_user_id,
+            lang=previous.lang,
+        )
+        self._state.posts[post_id] = post
+        return post
+
+    def _delete_chain(self, post):
+        # Deleting any version deletes the whole edit chain.
+        for version in post.chain.ids:
+            self._state.posts[version].deleted = True
+
+    def _answer_later(self, post_id):
+        threading.Thread(target=self._answer, args=(post_id,), daemon=True).start()
+
+    def _answer(self, post_id):
+        """The demo's citizens answer a new post, one every `citizen_replies_after` seconds, outside the lock."""
+        conversation = DEMO_CONVERSATIONS[int(post_id) % len(DEMO_CONVERSATIONS)]
+        previous_id = post_id
+        for username, text, lang, answers_previous in conversation:
+            time.sleep(self.citizen_replies_after)
+            try:
+                reply = self.citizen_reply(
+                    previous_id if answers_previous else post_id, text, username=username, lang=lang
+                )
+            except ValueError:
+                # The city deleted its post meanwhile (or the stand-in was reset): the demo stops talking.
+                return
+            previous_id = reply["id"]
 
     @staticmethod
     def _token(request):
@@ -413,22 +678,34 @@ class XStandIn(faults.StandIn):
         }
 
     @staticmethod
-    def _token_for(offset):
-        return base64.b32encode(f"page{offset}".encode()).decode().rstrip("=").lower()
+    def _token_for(direction, post_id):
+        return base64.b32encode(f"{direction}{post_id}".encode()).decode().rstrip("=").lower()
 
     @staticmethod
-    def _offset(token):
+    def _position(token):
+        """("below"|"above", post id) from a paging token; None for one the stand-in never made."""
         padded = token.upper() + "=" * (-len(token) % 8)
         try:
             decoded = base64.b32decode(padded).decode()
         except ValueError:
             return None
-        return int(decoded[4:]) if decoded.startswith("page") and decoded[4:].isdigit() else None
+        for direction in ("below", "above"):
+            post_id = decoded.removeprefix(direction)
+            if decoded.startswith(direction) and post_id.isdigit():
+                return direction, int(post_id)
+        return None
 
     @staticmethod
     def _fields(request):
         requested = request.query.get("tweet.fields", "").split(",")
         return [name for name in requested if name in OPTIONAL_TWEET_FIELDS]
+
+    def _includes(self, request, posts):
+        """`includes.users` with each post's author, when `expansions=author_id` asks for them."""
+        if "author_id" not in request.query.get("expansions", "").split(","):
+            return {}
+        authors = dict.fromkeys(post.author_id for post in posts)
+        return {"includes": {"users": [self._render_user(self._state.users[a]) for a in authors]}}
 
     def _render(self, post, fields):
         data = {"id": post.id, "text": post.text, "edit_history_tweet_ids": list(post.chain.ids)}
@@ -442,6 +719,9 @@ class XStandIn(faults.StandIn):
                     "editable_until": iso(chain.created_at + EDIT_WINDOW),
                     "edits_remaining": max(0, MAX_EDITS + 1 - len(chain.ids)) if chain.editable else 0,
                 }
+            elif name == "referenced_tweets":
+                if post.in_reply_to_id:
+                    data["referenced_tweets"] = [{"type": "replied_to", "id": post.in_reply_to_id}]
             elif name != "in_reply_to_user_id" or post.in_reply_to_user_id:
                 data[name] = getattr(post, name)
         return data
@@ -451,18 +731,26 @@ class XStandIn(faults.StandIn):
         return {"id": user.id, "name": user.name, "username": user.username}
 
 
-def start_in_thread(*, rate_limit=900, port=0):
+def start_in_thread(*, rate_limit=900, port=0, citizen_replies_after=None):
     """An X stand-in on a free port; `.url`, `.app` (XStandIn), `.faults`, `.stop()`."""
-    return faults.start_in_thread(XStandIn(rate_limit=rate_limit), port=port)
+    return faults.start_in_thread(
+        XStandIn(rate_limit=rate_limit, citizen_replies_after=citizen_replies_after), port=port
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8601)
+    parser.add_argument(
+        "--citizen-replies",
+        action="store_true",
+        help="citizens answer each new post of the city a few seconds later",
+    )
     args = parser.parse_args(argv)
     print(f"X stand-in on http://{args.host}:{args.port}/ (bearer token: {DEFAULT_TOKEN})", flush=True)
-    faults.serve(XStandIn(), host=args.host, port=args.port)
+    app = XStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
+    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

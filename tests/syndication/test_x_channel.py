@@ -1,5 +1,6 @@
-"""The X module against the X stand-in: publish, edit, retract, count, and every failure's error class."""
+"""The X module against the X stand-in: publish, edit, retract, count, replies, and every failure's error class."""
 
+import json
 import socket
 import time
 
@@ -10,6 +11,7 @@ import tweepy
 from sandbox import x_api
 from syndication.channels.base import OutcomeUnknown, PermanentError, TransientError
 from syndication.channels.x import AccountSession, XChannel
+from tests.conftest import wait_for
 
 # Short enough for a fast suite, long enough for a loaded machine to answer a local request.
 TIMEOUT = 0.5
@@ -338,3 +340,361 @@ def test_a_dropped_delete_is_an_unknown_outcome(x, channel):
 
     channel.retract(remote.remote_id)
     assert live_texts(x) == []
+
+
+# Citizens' replies
+
+
+def searches(x):
+    return x.app.requests_seen("GET", "/2/tweets/search/recent")
+
+
+def publish(channel, text):
+    return channel.publish(text, idempotency_key=f"d-{text}").remote_id
+
+
+def test_fetch_replies_returns_a_citizens_reply_to_a_copy(x, channel):
+    copy = publish(channel, "Die Lindenallee ist ab Montag gesperrt.")
+    made = x.app.citizen_reply(copy, "Wie lange denn?", username="lena_k", name="Lena Krüger")
+
+    batch = channel.fetch_replies([copy], None)
+
+    [reply] = batch.replies
+    assert reply.remote_id == made["id"]
+    assert reply.in_reply_to_id == reply.conversation_id == copy
+    assert reply.author_name == "Lena Krüger"
+    assert reply.author_handle == "@lena_k"
+    assert reply.author_url == "https://x.com/lena_k"
+    assert (reply.text, reply.text_format, reply.language) == ("Wie lange denn?", "text", "de")
+    assert reply.url == f"https://x.com/lena_k/status/{made['id']}"
+    assert reply.created_at.tzinfo is not None
+    assert reply.edited_at is None
+    assert reply.replaces == ()
+    assert batch.cursor == {copy: made["id"]}
+
+
+def test_a_reply_keeps_no_more_of_its_author_than_name_handle_and_link(x, channel):
+    copy = publish(channel, "Neue Öffnungszeiten im Bürgeramt")
+    x.app.citizen_reply(copy, "Endlich auch samstags!", username="mehmet_y", name="Mehmet Yılmaz")
+
+    [reply] = channel.fetch_replies([copy], None).replies
+
+    assert reply.raw["author"] == {
+        "id": reply.raw["author_id"],
+        "name": "Mehmet Yılmaz",
+        "username": "mehmet_y",
+    }
+    assert reply.raw["text"] == "Endlich auch samstags!"
+    assert json.loads(json.dumps(reply.raw)) == reply.raw
+
+
+@pytest.mark.parametrize(("lang", "language"), [("en", "en"), ("tr", "tr"), ("und", ""), ("zxx", "")])
+def test_a_replys_language_is_xs_tag_or_empty_where_x_found_none(x, channel, lang, language):
+    copy = publish(channel, "Stadtfest am Wochenende")
+    x.app.citizen_reply(copy, "Antwort", username="sam_t", lang=lang)
+
+    [reply] = channel.fetch_replies([copy], None).replies
+
+    assert reply.language == language
+
+
+def test_a_round_without_news_returns_nothing_keeps_the_cursor_and_costs_one_request(x, channel):
+    copies = [publish(channel, f"Meldung {number}") for number in range(3)]
+    x.app.citizen_reply(copies[0], "Frage zur ersten Meldung")
+    x.app.citizen_reply(copies[2], "Frage zur dritten Meldung", username="jonas_r")
+    first = channel.fetch_replies(copies, None)
+    requests_before, searches_before = x.app.requests_seen(), searches(x)
+
+    second = channel.fetch_replies(copies, first.cursor)
+
+    assert len(first.replies) == 2
+    assert second.replies == []
+    assert second.cursor == first.cursor
+    assert x.app.requests_seen() == requests_before + 1
+    assert searches(x) == searches_before + 1
+
+
+def test_the_next_round_brings_only_what_is_new(x, channel):
+    copy = publish(channel, "Baustelle am Markt")
+    x.app.citizen_reply(copy, "Wie lange noch?")
+    first = channel.fetch_replies([copy], None)
+    later = x.app.citizen_reply(copy, "Und wo parke ich solange?", username="jonas_r")
+
+    second = channel.fetch_replies([copy], first.cursor)
+
+    assert [reply.remote_id for reply in second.replies] == [later["id"]]
+    assert second.cursor == {copy: later["id"]}
+
+
+def test_230_replies_are_read_in_three_pages_oldest_first(x, channel):
+    copy = publish(channel, "Wie gefällt Ihnen der neue Stadtpark?")
+    made = [x.app.citizen_reply(copy, f"Meinung Nummer {n}", username=f"buerger_{n % 7}") for n in range(230)]
+
+    batch = channel.fetch_replies([copy], None)
+
+    assert [reply.remote_id for reply in batch.replies] == [reply["id"] for reply in made]
+    assert searches(x) == 3
+    assert batch.cursor == {copy: made[-1]["id"]}
+
+
+def test_many_copies_are_asked_together_in_queries_of_at_most_512_characters(x, channel):
+    copies = [publish(channel, f"Meldung Nummer {number}") for number in range(30)]
+    made = [x.app.citizen_reply(copy, f"Antwort auf {copy}") for copy in copies]
+
+    first = channel.fetch_replies(copies, None)
+    queries = searches(x)
+    second = channel.fetch_replies(copies, first.cursor)
+
+    assert sorted(reply.remote_id for reply in first.replies) == sorted(reply["id"] for reply in made)
+    # 19-digit ids: 13 conversations fit into 512 characters.
+    assert queries == 3
+    assert second.replies == []
+    assert searches(x) == 2 * queries
+
+
+def test_replies_to_replies_come_with_what_they_answer(x, channel):
+    copy = publish(channel, "Das Freibad öffnet am 1. Juni")
+    question = x.app.citizen_reply(copy, "Auch bei Regen?", username="lena_k")
+    answer = x.app.citizen_reply(question["id"], "Bei Gewitter nicht, sonst ja.", username="mehmet_y")
+    follow_up = x.app.citizen_reply(answer["id"], "Danke!", username="lena_k")
+
+    batch = channel.fetch_replies([copy], None)
+
+    assert [(reply.remote_id, reply.in_reply_to_id) for reply in batch.replies] == [
+        (question["id"], copy),
+        (answer["id"], question["id"]),
+        (follow_up["id"], answer["id"]),
+    ]
+    assert {reply.conversation_id for reply in batch.replies} == {copy}
+
+
+def test_the_accounts_own_answers_are_not_returned_as_replies(x, channel):
+    copy = publish(channel, "Bürgeramt mit neuen Zeiten")
+    question = x.app.citizen_reply(copy, "Ab wann genau?")
+    first = channel.fetch_replies([copy], None)
+    answer = channel.reply(question["id"], "Ab dem 1. März.", idempotency_key="a-1")
+
+    second = channel.fetch_replies([copy], first.cursor)
+    from_scratch = channel.fetch_replies([copy], None)
+
+    assert second.replies == []
+    assert second.cursor == {copy: answer.remote_id}
+    assert [reply.remote_id for reply in from_scratch.replies] == [question["id"]]
+
+
+def test_an_edited_reply_is_fetched_as_a_new_id_that_replaces_the_old(x, channel):
+    copy = publish(channel, "Sperrung der Brücke")
+    original = x.app.citizen_reply(copy, "Bis Freitag?")
+    first = channel.fetch_replies([copy], None)
+    edited = x.app.edit_reply(original["id"], "Bis Freitag? Und dann?")
+
+    [reply] = channel.fetch_replies([copy], first.cursor).replies
+
+    assert reply.remote_id == edited["id"]
+    assert reply.replaces == (original["id"],)
+    assert reply.text == "Bis Freitag? Und dann?"
+    assert reply.in_reply_to_id == copy
+    assert reply.created_at <= reply.edited_at
+
+
+def test_refresh_replies_reads_an_edit_under_the_old_id(x, channel):
+    copy = publish(channel, "Sperrung der Brücke")
+    original = x.app.citizen_reply(copy, "Bis Freitag?")
+    unchanged = x.app.citizen_reply(copy, "Danke für die Info.", username="jonas_r")
+    edited = x.app.edit_reply(original["id"], "Bis Freitag? Und dann?")
+
+    current = channel.refresh_replies([original["id"], unchanged["id"]])
+
+    assert current[original["id"]].remote_id == edited["id"]
+    assert current[original["id"]].text == "Bis Freitag? Und dann?"
+    assert current[original["id"]].replaces == (original["id"],)
+    assert current[unchanged["id"]].text == "Danke für die Info."
+    assert current[unchanged["id"]].replaces == ()
+
+
+def test_refresh_replies_reports_a_deleted_reply_as_none(x, channel):
+    copy = publish(channel, "Sperrung der Brücke")
+    kept = x.app.citizen_reply(copy, "Gut zu wissen.")
+    deleted = x.app.citizen_reply(copy, "Das war ein Versehen.", username="jonas_r")
+    x.app.delete_reply(deleted["id"])
+
+    current = channel.refresh_replies([kept["id"], deleted["id"], "1234567890123456789"])
+
+    assert current[deleted["id"]] is None
+    assert current["1234567890123456789"] is None
+    assert current[kept["id"]].text == "Gut zu wissen."
+
+
+def test_refresh_replies_asks_for_a_hundred_ids_at_a_time(x, channel):
+    copy = publish(channel, "Umfrage zum Radverkehr")
+    made = [x.app.citizen_reply(copy, f"Stimme {n}", username=f"rad_{n % 5}") for n in range(150)]
+
+    current = channel.refresh_replies([reply["id"] for reply in made])
+
+    assert [current[reply["id"]].text for reply in made] == [f"Stimme {n}" for n in range(150)]
+    assert x.app.requests_seen("GET", "/2/tweets") == 2
+
+
+def test_reply_posts_the_answer_beneath_the_reply_once(x, channel):
+    copy = publish(channel, "Sprechstunde der Bürgermeisterin")
+    question = x.app.citizen_reply(copy, "Muss ich mich anmelden?")
+
+    answer = channel.reply(question["id"], "Nein, kommen Sie einfach vorbei.", idempotency_key="a-1")
+
+    [made] = [post for post in x.app.posts() if post["text"] == "Nein, kommen Sie einfach vorbei."]
+    assert answer.remote_id == made["id"]
+    assert answer.url == f"https://x.com/i/web/status/{made['id']}"
+    assert made["in_reply_to_id"] == question["id"]
+    assert made["conversation_id"] == copy
+    assert x.app.requests_seen("POST", "/2/tweets") == 2
+
+
+def test_a_reply_to_a_deleted_post_is_refused_permanently_in_xs_words(x, channel):
+    copy = publish(channel, "Sprechstunde der Bürgermeisterin")
+    question = x.app.citizen_reply(copy, "Doch nicht gefragt")
+    x.app.delete_reply(question["id"])
+
+    with pytest.raises(PermanentError) as refused:
+        channel.reply(question["id"], "Zu spät.", idempotency_key="a-1")
+
+    assert refused.value.status == 403
+    assert "deleted or not visible" in refused.value.message
+
+
+def test_find_reply_finds_the_answer_after_a_timeout_after_acceptance(x, channel):
+    copy = publish(channel, "Sprechstunde der Bürgermeisterin")
+    question = x.app.citizen_reply(copy, "Wo findet sie statt?")
+    x.faults.timeout("POST", "/2/tweets", HOLD, after=True)
+
+    with pytest.raises(OutcomeUnknown):
+        channel.reply(question["id"], "Im Rathaus, Raum 101.", idempotency_key="a-1")
+
+    found = channel.find_reply(question["id"], "Im Rathaus, Raum 101.", idempotency_key="a-1")
+    [made] = [post for post in x.app.posts() if post["text"] == "Im Rathaus, Raum 101."]
+    assert found.remote_id == made["id"]
+
+
+def test_find_reply_finds_nothing_when_nothing_was_posted(x, channel):
+    copy = publish(channel, "Sprechstunde der Bürgermeisterin")
+    question = x.app.citizen_reply(copy, "Wo findet sie statt?")
+    other = x.app.citizen_reply(copy, "Und wann?", username="jonas_r")
+    channel.reply(other["id"], "Im Rathaus, Raum 101.", idempotency_key="a-0")
+    x.faults.timeout("POST", "/2/tweets", HOLD)
+
+    with pytest.raises(OutcomeUnknown):
+        channel.reply(question["id"], "Im Rathaus, Raum 101.", idempotency_key="a-1")
+
+    assert channel.find_reply(question["id"], "Im Rathaus, Raum 101.", idempotency_key="a-1") is None
+
+
+def test_find_reply_knows_the_answer_as_x_shows_it_with_short_links_and_mentions(x, channel):
+    copy = publish(channel, "Sprechstunde der Bürgermeisterin")
+    question = x.app.citizen_reply(copy, "Wo steht das?", username="lena_k")
+    channel.reply(question["id"], "@lena_k Hier: https://t.co/a1b2c3", idempotency_key="a-1")
+
+    found = channel.find_reply(
+        question["id"], "Hier: https://www.musterstadt.de/sprechstunde", idempotency_key="a-1"
+    )
+
+    assert found is not None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "call"),
+    [
+        ("GET", "/2/tweets/search/recent", lambda channel, ids: channel.fetch_replies(ids, None)),
+        ("GET", "/2/tweets", lambda channel, ids: channel.refresh_replies(ids)),
+        ("POST", "/2/tweets", lambda channel, ids: channel.reply(ids[0], "Antwort", idempotency_key="a-1")),
+    ],
+)
+def test_a_503_while_handling_replies_is_transient(x, channel, method, path, call):
+    copy = publish(channel, "Hitzewarnung")
+    x.faults.error(method, path, 503)
+
+    with pytest.raises(TransientError) as failed:
+        call(channel, [copy])
+
+    assert failed.value.status == 503
+    assert not isinstance(failed.value, OutcomeUnknown)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "call"),
+    [
+        ("GET", "/2/tweets/search/recent", lambda channel, ids: channel.fetch_replies(ids, None)),
+        ("GET", "/2/tweets", lambda channel, ids: channel.refresh_replies(ids)),
+        ("POST", "/2/tweets", lambda channel, ids: channel.reply(ids[0], "Antwort", idempotency_key="a-1")),
+    ],
+)
+def test_a_429_while_handling_replies_waits_as_x_says(x, channel, method, path, call):
+    copy = publish(channel, "Hitzewarnung")
+    x.faults.throttle(method, path, retry_after=5)
+    x.faults.throttle(method, path, headers={"x-rate-limit-reset": str(int(time.time()) + 42)})
+
+    with pytest.raises(TransientError) as by_retry_after:
+        call(channel, [copy])
+    with pytest.raises(TransientError) as by_reset:
+        call(channel, [copy])
+
+    assert by_retry_after.value.status == by_reset.value.status == 429
+    assert by_retry_after.value.retry_after == 5
+    assert 40 <= by_reset.value.retry_after <= 42
+
+
+def test_a_search_without_an_answer_is_only_transient(x, channel):
+    copy = publish(channel, "Hitzewarnung")
+    x.faults.latency("GET", "/2/tweets/search/recent", HOLD)
+
+    with pytest.raises(TransientError) as failed:
+        channel.fetch_replies([copy], None)
+
+    assert not isinstance(failed.value, OutcomeUnknown)
+
+
+def test_a_copy_older_than_a_week_is_searched_from_where_recent_search_reaches(x, channel):
+    x.app.advance(-8 * 24 * 60 * 60)
+    copy = publish(channel, "Vor acht Tagen gepostet")
+    x.app.advance(8 * 24 * 60 * 60)
+    late = x.app.citizen_reply(copy, "Späte Frage: gilt das noch?")
+
+    batch = channel.fetch_replies([copy], {copy: copy})
+
+    assert [reply.remote_id for reply in batch.replies] == [late["id"]]
+
+
+def test_citizens_reply_edit_and_delete_through_the_control_endpoints(x, channel):
+    copy = publish(channel, "Wochenmarkt zieht um")
+
+    def control(name, body):
+        response = requests.post(f"{x.url}/_sandbox/{name}", json=body, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    made = control(
+        "citizen-reply",
+        {"in_reply_to_id": copy, "text": "Where to now?", "username": "sam_t", "name": "Sam", "lang": "en"},
+    )["data"]
+    first = channel.fetch_replies([copy], None)
+    edited = control("edit-reply", {"id": made["id"], "text": "Where does it move to?"})["data"]
+    second = channel.fetch_replies([copy], first.cursor)
+    control("delete-reply", {"id": edited["id"]})
+
+    assert [(reply.author_handle, reply.language) for reply in first.replies] == [("@sam_t", "en")]
+    assert [reply.replaces for reply in second.replies] == [(made["id"],)]
+    assert channel.refresh_replies([made["id"], edited["id"]]) == {made["id"]: None, edited["id"]: None}
+
+
+def test_in_the_demo_citizens_answer_a_new_post_in_german_and_english():
+    with x_api.start_in_thread(citizen_replies_after=0.05) as demo:
+        channel = XChannel(demo.url, {"access_token": x_api.DEFAULT_TOKEN}, timeout=TIMEOUT)
+        copy = publish(channel, "Das Stadtfest beginnt am Freitag.")
+
+        def replies_with_english():
+            replies = channel.fetch_replies([copy], None).replies
+            return replies if "en" in {reply.language for reply in replies} else None
+
+        replies = wait_for(replies_with_english, timeout=10, message="an English reply")
+
+    assert 2 <= len(replies) <= 3
+    assert "de" in {reply.language for reply in replies}
+    assert {reply.conversation_id for reply in replies} == {copy}
