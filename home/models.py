@@ -211,6 +211,16 @@ class PortalSettings(BaseSiteSetting):
     """Who runs the portal and where its legally required pages are."""
 
     city_name = models.CharField(_("Name der Stadt"), max_length=100, default="Musterstadt")
+    urgent_keywords = models.CharField(
+        _("Dringende Stichwörter"),
+        max_length=500,
+        blank=True,
+        default="Notfall, Gefahr, Feuer, Unfall",
+        help_text=_(
+            "Kommagetrennt: Ein Kommentar mit einem dieser Wörter wird der Moderation sofort gemeldet, "
+            "nicht erst in der täglichen Übersicht."
+        ),
+    )
     imprint_page = models.ForeignKey(
         "home.StandardPage",
         verbose_name=_("Impressum"),
@@ -238,6 +248,7 @@ class PortalSettings(BaseSiteSetting):
 
     panels = [
         FieldPanel("city_name"),
+        FieldPanel("urgent_keywords"),
         FieldPanel("imprint_page"),
         FieldPanel("privacy_page"),
         FieldPanel("accessibility_page"),

@@ -117,6 +117,8 @@ def payload_of(delivery):
         payload["remote_id"] = delivery.remote_id
     if delivery.action == Delivery.Action.PUBLISH:
         payload["idempotency_key"] = str(delivery.idempotency_key)
+    if delivery.is_answer:
+        payload["in_reply_to_id"] = delivery.comment.remote_id
     return payload
 
 
@@ -127,7 +129,11 @@ def deliver(delivery_id):
         return None
     channel = delivery.account.channel()
     try:
-        if delivery.action == Delivery.Action.PUBLISH:
+        if delivery.action == Delivery.Action.PUBLISH and delivery.is_answer:
+            post = channel.reply(
+                delivery.comment.remote_id, delivery.text, idempotency_key=str(delivery.idempotency_key)
+            )
+        elif delivery.action == Delivery.Action.PUBLISH:
             post = channel.publish(delivery.text, idempotency_key=str(delivery.idempotency_key))
         elif delivery.action == Delivery.Action.UPDATE:
             post = channel.update(delivery.remote_id, delivery.text)
@@ -153,7 +159,7 @@ def resolve_unknown(delivery, attempt, channel, error):
         return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, retry_after=0)
     if channel.capabilities.lookup:
         try:
-            post = channel.find_post(delivery.text, idempotency_key=str(delivery.idempotency_key))
+            post = find_sent(channel, delivery)
         except (TransientError, OutcomeUnknown, PermanentError) as lookup_error:
             return finish(
                 delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=lookup_error, attention=True
@@ -162,6 +168,14 @@ def resolve_unknown(delivery, attempt, channel, error):
             return finish(delivery, attempt, DeliveryAttempt.Outcome.SUCCESS, post=post)
         return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, retry_after=0)
     return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, attention=True)
+
+
+def find_sent(channel, delivery):
+    """The post a create with an unknown outcome may have made: a copy, or an answer under its comment."""
+    key = str(delivery.idempotency_key)
+    if delivery.is_answer:
+        return channel.find_reply(delivery.comment.remote_id, delivery.text, idempotency_key=key)
+    return channel.find_post(delivery.text, idempotency_key=key)
 
 
 def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=None, attention=False):
@@ -218,7 +232,7 @@ def record_success(delivery, post, now):
         # The old copy is gone; the new one goes out as a fresh create, right away.
         delivery.action = Delivery.Action.PUBLISH
         delivery.idempotency_key = uuid.uuid4()
-        delivery.remote_id = delivery.remote_url = ""
+        delivery.remote_id = delivery.remote_url = delivery.thread_id = ""
         delivery.state = Delivery.State.PENDING
         delivery.enqueued_at = now
         transaction.on_commit(lambda: enqueue_now(delivery.pk))
@@ -227,6 +241,8 @@ def record_success(delivery, post, now):
         delivery.state = Delivery.State.RETRACTED
         return
     delivery.state = Delivery.State.POSTED
+    if delivery.action == Delivery.Action.PUBLISH:
+        delivery.thread_id = post.remote_id
     delivery.remote_id = post.remote_id
     delivery.remote_url = post.url
     delivery.posted_at = now

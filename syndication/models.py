@@ -32,6 +32,9 @@ class ChannelAccount(models.Model):
     encrypted_credentials = models.TextField(editable=False, blank=True)
     # Until then the network's rate limit (Retry-After, reset header) holds every copy back.
     paused_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the last import of citizens' replies stopped (the network module's own cursor).
+    reply_cursor = models.JSONField(null=True, blank=True, editable=False)
+    replies_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(_("aktiv"), default=True)
     sections = models.ManyToManyField(
         "home.SectionPage",
@@ -114,6 +117,15 @@ class PageExcerpt(Orderable):
         verbose_name_plural = _("Kanaltexte")
 
 
+class DeliveryQuerySet(models.QuerySet):
+    def copies(self):
+        """A page's copies on its channels, without the city's answers to comments."""
+        return self.filter(comment__isnull=True)
+
+    def answers(self):
+        return self.filter(comment__isnull=False)
+
+
 class Delivery(models.Model):
     """One page on one account: the copy's state on the network and what it reflects."""
 
@@ -141,6 +153,8 @@ class Delivery(models.Model):
     action = models.CharField(max_length=10, choices=Action.choices, default=Action.PUBLISH)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     remote_id = models.CharField(max_length=255, blank=True)
+    # The id replies refer to: the first version's (an edit on X is a new post id).
+    thread_id = models.CharField(max_length=255, blank=True)
     remote_url = models.URLField(max_length=500, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
     # One key per create: a retry after an unknown outcome reuses it, so the network
@@ -158,18 +172,37 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Set for the city's answer to a citizen's comment: a reply on the network
+    # under that comment, sent by the same machinery as a page's copy.
+    comment = models.ForeignKey(
+        "ImportedComment", null=True, blank=True, on_delete=models.CASCADE, related_name="answers"
+    )
+    # Who asked for it: the moderator who wrote an answer.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("Zustellung")
         verbose_name_plural = _("Zustellungen")
         constraints = [
-            models.UniqueConstraint(fields=["page", "account"], name="one_delivery_per_page_and_account")
+            models.UniqueConstraint(
+                fields=["page", "account"],
+                condition=models.Q(comment__isnull=True),
+                name="one_copy_per_page_and_account",
+            )
         ]
 
     def __str__(self):
         return f"{self.page_id} → {self.account} ({self.get_state_display()})"
+
+    @property
+    def is_answer(self):
+        return self.comment_id is not None
 
     @property
     def is_out(self):
@@ -206,3 +239,100 @@ class DeliveryAttempt(models.Model):
 ALERT_STATES = frozenset(
     {Delivery.State.FAILED, Delivery.State.NEEDS_ATTENTION, Delivery.State.REMOVE_BY_HAND}
 )
+
+
+class ImportedComment(models.Model):
+    """A citizen's reply to a copy, fetched from the network and kept small (GDPR).
+
+    Name, handle, profile link, text, time, language and the link to the original;
+    no avatar. `html` is sanitized on import (syndication.sanitize) and is the only
+    form ever shown on the portal.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Wartet auf Prüfung")
+        APPROVED = "approved", _("Freigegeben")
+        HIDDEN = "hidden", _("Verborgen")
+        SPAM = "spam", _("Spam")
+
+    copy = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="comments")
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey("wagtailcore.Page", on_delete=models.CASCADE, related_name="imported_comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    remote_id = models.CharField(max_length=255)
+    in_reply_to_id = models.CharField(max_length=255, blank=True)
+    author_name = models.CharField(_("Name"), max_length=200)
+    author_handle = models.CharField(_("Kennung"), max_length=200)
+    author_url = models.URLField(_("Profil"), max_length=500, blank=True)
+    html = models.TextField(_("Text"))
+    # The visible text without markup: listings, mails and the urgent-keyword check.
+    text = models.TextField(editable=False)
+    language = models.CharField(_("Sprache"), max_length=35, blank=True)
+    url = models.URLField(_("Original"), max_length=500, blank=True)
+    posted_at = models.DateTimeField(_("Geschrieben"))
+    edited_at = models.DateTimeField(_("Bearbeitet"), null=True, blank=True)
+    state = models.CharField(
+        _("Status"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    urgent = models.BooleanField(_("dringend"), default=False)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Kommentar")
+        verbose_name_plural = _("Kommentare")
+        ordering = ["posted_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "remote_id"], name="one_comment_per_remote_id")
+        ]
+        indexes = [models.Index(fields=["page", "state"])]
+
+    def __str__(self):
+        return f"{self.author_handle}: {self.text[:60]}"
+
+
+class ModerationRoute(models.Model):
+    """Who answers which comments: a section and/or an account, routed to a moderator group.
+
+    A comment goes to every group whose route matches its page's section (or any
+    section) and its account (or any account); with no match, to the administrators.
+    """
+
+    section = models.ForeignKey(
+        "home.SectionPage",
+        verbose_name=_("Themenbereich"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Leer: alle Themenbereiche."),
+    )
+    account = models.ForeignKey(
+        ChannelAccount,
+        verbose_name=_("Konto"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Leer: alle Konten."),
+    )
+    group = models.ForeignKey(
+        Group, verbose_name=_("Moderationsgruppe"), on_delete=models.CASCADE, related_name="+"
+    )
+
+    panels = [FieldPanel("section"), FieldPanel("account"), FieldPanel("group")]
+
+    class Meta:
+        verbose_name = _("Moderationszuständigkeit")
+        verbose_name_plural = _("Moderationszuständigkeiten")
+
+    def __str__(self):
+        section = self.section.title if self.section else _("alle Themenbereiche")
+        account = str(self.account) if self.account else _("alle Konten")
+        return f"{section} / {account} → {self.group}"

@@ -30,7 +30,8 @@ def write_outbox(page, revision):
     with transaction.atomic():
         for account_id, text in excerpts_of(revision):
             delivery, created = (
-                Delivery.objects.select_for_update(of=("self",))
+                Delivery.objects.copies()
+                .select_for_update(of=("self",))
                 .select_related("account")
                 .get_or_create(
                     page_id=page.pk,
@@ -104,7 +105,8 @@ def retract_all(page):
     """Unpublished page → take its copies down; return the ids to send."""
     with transaction.atomic():
         deliveries = list(
-            Delivery.objects.select_for_update(of=("self",))
+            Delivery.objects.copies()
+            .select_for_update(of=("self",))
             .select_related("account")
             .filter(
                 page_id=page.pk,
@@ -191,7 +193,7 @@ def republish_one(delivery_id, user):
         delivery.action = Delivery.Action.PUBLISH
         delivery.state = Delivery.State.PENDING
         delivery.idempotency_key = uuid.uuid4()
-        delivery.remote_id = delivery.remote_url = ""
+        delivery.remote_id = delivery.remote_url = delivery.thread_id = ""
         delivery.attempt_count = 0
         delivery.next_attempt_at = None
         delivery.last_error = ""

@@ -4,7 +4,8 @@ from celery import shared_task
 
 from portal.queue import waiting_messages
 
-from . import alerts, delivery
+from . import alerts, delivery, importer, moderation
+from .channels.base import ChannelError
 
 
 @shared_task(name="syndication.deliver", acks_late=True)
@@ -35,3 +36,56 @@ def sweep_task():
 def alert_task(delivery_id):
     """Mail the page's authors and the account administrators; SMTP trouble is retried."""
     return alerts.send_alert(delivery_id)
+
+
+@shared_task(name="syndication.import_replies")
+def import_replies_task():
+    """One import round: a task per account, so that one network that is down holds up no other."""
+    accounts = list(importer.importable_accounts().values_list("pk", flat=True))
+    for account_id in accounts:
+        import_account_task.delay(account_id)
+    return {"accounts": len(accounts)}
+
+
+@shared_task(
+    name="syndication.import_account",
+    autoretry_for=(ChannelError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def import_account_task(account_id):
+    """New replies of one account; a network error retries the round, whose cursor has not moved."""
+    return importer.import_account(account_id)
+
+
+@shared_task(name="syndication.refresh_replies")
+def refresh_replies_task():
+    for account_id in importer.importable_accounts().values_list("pk", flat=True):
+        refresh_account_task.delay(account_id)
+
+
+@shared_task(
+    name="syndication.refresh_account",
+    autoretry_for=(ChannelError,),
+    retry_backoff=60,
+    max_retries=3,
+)
+def refresh_account_task(account_id):
+    return importer.refresh_account(account_id)
+
+
+@shared_task(name="syndication.purge_expired_comments")
+def purge_expired_comments_task():
+    return importer.purge_expired()
+
+
+@shared_task(name="syndication.comment_digest", autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
+def comment_digest_task():
+    """The moderators' daily digest of comments awaiting them."""
+    return moderation.send_digests()
+
+
+@shared_task(name="syndication.notify_urgent", autoretry_for=(OSError,), retry_backoff=5, max_retries=5)
+def notify_urgent_task(comment_id):
+    return moderation.send_urgent(comment_id)

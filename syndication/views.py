@@ -90,7 +90,8 @@ class PageDeliveriesView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         deliveries = (
-            Delivery.objects.filter(page=self.page)
+            Delivery.objects.copies()
+            .filter(page=self.page)
             .select_related("account", "withdrawn_by")
             .prefetch_related("account__groups")
             .order_by("account__network", "account__name")

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -189,6 +190,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "syndication.sweep",
         "schedule": 10.0,
     },
+    # Citizens' replies: new ones every two minutes (cheap: only what is new),
+    # edits and deletions of what was imported every hour.
+    "import-replies": {
+        "task": "syndication.import_replies",
+        "schedule": float(os.environ.get("REPLY_IMPORT_INTERVAL", "120")),
+    },
+    "refresh-replies": {
+        "task": "syndication.refresh_replies",
+        "schedule": 3600.0,
+    },
+    "comment-digest": {
+        "task": "syndication.comment_digest",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "purge-expired-comments": {
+        "task": "syndication.purge_expired_comments",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # Syndication: seconds a network call may take before its outcome counts as unknown.
@@ -200,6 +219,8 @@ SYNDICATION_STALE_GRACE = 30
 SYNDICATION_RETRY_BASE = 15
 # A queued delivery not taken by a worker within this many seconds is queued again (a lost message).
 SYNDICATION_REQUEUE_AFTER = 120
+# Imported comments are deleted this many days after they were written (GDPR).
+COMMENT_RETENTION_DAYS = int(os.environ.get("COMMENT_RETENTION_DAYS", "180"))
 
 # Wagtail's own background work (reference index, file deletion) runs on the
 # Celery worker through a small django-tasks backend.

@@ -1,0 +1,220 @@
+"""Citizens' replies come home: fetched per account, matched to their copy, sanitized, kept small.
+
+A round asks the network module for what is new since the account's cursor, so it
+costs what is new, not what is old. The cursor moves only after the round's
+comments are stored, in the same transaction: a round that fails loses nothing and
+is simply asked again. A malformed item is logged and skipped; it never stops the
+rest. Edits and deletions of comments imported earlier arrive by refresh_account.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ChannelAccount, Delivery, ImportedComment
+from .sanitize import comment_html, normalise_text, plain_text
+
+logger = logging.getLogger(__name__)
+
+# At most this many comments are refreshed per call; the hourly round works through the rest.
+REFRESH_BATCH = 500
+
+
+class MalformedReply(ValueError):
+    """An item from the network that cannot be stored as it is."""
+
+
+def importable_accounts():
+    return ChannelAccount.objects.filter(enabled=True).exclude(deliveries__isnull=True).distinct()
+
+
+def import_account(account_id):
+    """One import round for one account; returns how many comments were new, changed and skipped."""
+    account = ChannelAccount.objects.get(pk=account_id)
+    channel = account.channel()
+    if not channel.capabilities.replies:
+        return {"new": 0, "changed": 0, "skipped": 0}
+    copies = {}
+    posted = (
+        Delivery.objects.copies()
+        .filter(account=account)
+        .exclude(remote_id="")
+        .exclude(state=Delivery.State.RETRACTED)
+        .values_list("thread_id", "remote_id", "pk")
+    )
+    for thread_id, remote_id, pk in posted:
+        copies[thread_id or remote_id] = pk
+    if not copies:
+        return {"new": 0, "changed": 0, "skipped": 0}
+    # A network error propagates: the task retries the round, the cursor has not moved.
+    batch = channel.fetch_replies(list(copies), account.reply_cursor)
+    counts = {"new": 0, "changed": 0, "skipped": 0}
+    with transaction.atomic():
+        for reply in batch.replies:
+            try:
+                outcome = store(account, copies, reply)
+            except MalformedReply as error:
+                logger.warning("Skipped a reply from %s: %s (%r)", account, error, reply.remote_id)
+                counts["skipped"] += 1
+                continue
+            if outcome:
+                counts[outcome] += 1
+        ChannelAccount.objects.filter(pk=account.pk).update(
+            reply_cursor=batch.cursor, replies_fetched_at=timezone.now()
+        )
+    return counts
+
+
+def store(account, copies, reply):
+    """Create or update one comment; 'new', 'changed', or None when it belongs to none of our copies."""
+    fields = comment_fields(reply)
+    copy_id, parent = locate(account, copies, reply)
+    if copy_id is None:
+        return None
+    if reply.replaces:
+        # An edit on X is a new post; the older versions go.
+        ImportedComment.objects.filter(account=account, remote_id__in=reply.replaces).delete()
+    comment = ImportedComment.objects.filter(account=account, remote_id=reply.remote_id).first()
+    if comment is None:
+        page_id = Delivery.objects.values_list("page_id", flat=True).get(pk=copy_id)
+        comment = ImportedComment.objects.create(
+            account=account, copy_id=copy_id, page_id=page_id, parent=parent, **fields
+        )
+        flag_if_urgent(comment)
+        return "new"
+    if comment.html == fields["html"] and comment.edited_at == fields["edited_at"]:
+        return None
+    apply_edit(comment, fields)
+    return "changed"
+
+
+def comment_fields(reply):
+    """The few fields the portal keeps, checked and sanitized; MalformedReply if the item is unusable."""
+    if not reply.remote_id or len(reply.remote_id) > 255:
+        raise MalformedReply("no usable id")
+    if reply.created_at is None or timezone.is_naive(reply.created_at):
+        raise MalformedReply("no time zone-aware creation time")
+    if reply.text_format not in ("html", "text"):
+        raise MalformedReply(f"unknown text format {reply.text_format!r}")
+    html = comment_html(reply.text or "", reply.text_format)
+    text = plain_text(html)
+    if not text.strip():
+        raise MalformedReply("empty text")
+    return {
+        "remote_id": reply.remote_id,
+        "in_reply_to_id": reply.in_reply_to_id or "",
+        "author_name": normalise_text(reply.author_name or reply.author_handle or "")[:200] or "?",
+        "author_handle": normalise_text(reply.author_handle or "")[:200],
+        "author_url": web_url(reply.author_url),
+        "html": html,
+        "text": text,
+        "language": (reply.language or "")[:35],
+        "url": web_url(reply.url),
+        "posted_at": reply.created_at,
+        "edited_at": reply.edited_at,
+    }
+
+
+WEB_URL = URLValidator(schemes=["http", "https"])
+
+
+def web_url(url):
+    """An http(s) link or nothing: a network's odd URL must not become a javascript: link."""
+    if not url or len(url) > 500:
+        return ""
+    try:
+        WEB_URL(url)
+    except ValidationError:
+        return ""
+    return url
+
+
+def locate(account, copies, reply):
+    """The copy a reply belongs to, and the comment it answers; (None, None) if it is not ours."""
+    for candidate in (reply.conversation_id, reply.in_reply_to_id):
+        if candidate and candidate in copies:
+            parent = None
+            if candidate == reply.in_reply_to_id:
+                return copies[candidate], None
+            parent = ImportedComment.objects.filter(account=account, remote_id=reply.in_reply_to_id).first()
+            return copies[candidate], parent
+    parent = ImportedComment.objects.filter(account=account, remote_id=reply.in_reply_to_id).first()
+    if parent is not None:
+        return parent.copy_id, parent
+    # An answer of the city's own: a citizen replying to it joins that comment's thread.
+    answer = (
+        Delivery.objects.answers()
+        .filter(account=account, remote_id=reply.in_reply_to_id)
+        .select_related("comment")
+        .first()
+    )
+    if answer is not None and reply.in_reply_to_id:
+        return answer.comment.copy_id, answer.comment
+    return None, None
+
+
+def apply_edit(comment, fields):
+    for name in ("html", "text", "language", "edited_at", "author_name", "url"):
+        setattr(comment, name, fields[name])
+    comment.save()
+    flag_if_urgent(comment)
+
+
+def flag_if_urgent(comment):
+    from .moderation import is_urgent, notify_urgent
+
+    if not comment.urgent and is_urgent(comment.text):
+        comment.urgent = True
+        comment.save(update_fields=["urgent", "updated_at"])
+        transaction.on_commit(lambda: notify_urgent(comment.pk))
+
+
+def refresh_account(account_id, batch=REFRESH_BATCH):
+    """Bring comments imported earlier up to date: edits change them, deletions remove them.
+
+    Works through the account's comments oldest refresh first, `batch` at a time.
+    """
+    account = ChannelAccount.objects.get(pk=account_id)
+    channel = account.channel()
+    if not channel.capabilities.replies:
+        return {"changed": 0, "deleted": 0}
+    comments = list(ImportedComment.objects.filter(account=account).order_by("updated_at", "pk")[:batch])
+    if not comments:
+        return {"changed": 0, "deleted": 0}
+    current = channel.refresh_replies([comment.remote_id for comment in comments])
+    counts = {"changed": 0, "deleted": 0}
+    with transaction.atomic():
+        for comment in comments:
+            if comment.remote_id not in current:
+                comment.save(update_fields=["updated_at"])
+                continue
+            reply = current[comment.remote_id]
+            if reply is None:
+                comment.delete()
+                counts["deleted"] += 1
+                continue
+            try:
+                fields = comment_fields(reply)
+            except MalformedReply as error:
+                logger.warning("Kept comment %s unchanged: %s", comment.pk, error)
+                comment.save(update_fields=["updated_at"])
+                continue
+            if fields["html"] != comment.html or fields["edited_at"] != comment.edited_at:
+                apply_edit(comment, fields)
+                counts["changed"] += 1
+            else:
+                comment.save(update_fields=["updated_at"])
+    return counts
+
+
+def purge_expired(now=None):
+    """Delete comments older than the retention period (COMMENT_RETENTION_DAYS); return how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.COMMENT_RETENTION_DAYS)
+    deleted, _by_model = ImportedComment.objects.filter(posted_at__lt=cutoff).delete()
+    return deleted
