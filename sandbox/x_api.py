@@ -202,6 +202,8 @@ class XStandIn(faults.StandIn):
             self._last_id = 0
             self._user_ids = itertools.count(2_000_001)
             self._clock_offset = 0.0
+            # Posts served malformed (fault injection): no creation time, no author.
+            self._malformed = set()
             self.rate_limit = self._default_rate_limit
             self.add_account(DEFAULT_TOKEN, "musterstadt", "Stadt Musterstadt")
 
@@ -275,6 +277,11 @@ class XStandIn(faults.StandIn):
             post = self._add_post(citizen, text, parent=parent, lang=lang)
             return self._render(post, PUBLIC_TWEET_FIELDS)
 
+    def malform(self, post_id):
+        """Serve this post without its creation time and author from now on, as a broken API answer would."""
+        with self._lock:
+            self._malformed.add(str(post_id))
+
     def edit_reply(self, reply_id, text):
         """The author of a reply changes it in X's app: a new id at the end of its edit chain.
 
@@ -315,6 +322,9 @@ class XStandIn(faults.StandIn):
         if name == "clock":
             self.advance(float(body["advance"]))
             return Reply(200, {"now": iso(self.now())})
+        if name == "malform":
+            self.malform(body["id"])
+            return Reply(200, {"malformed": True})
         if name == "citizen-reply":
             reply = self.citizen_reply(
                 body["in_reply_to_id"],
@@ -724,6 +734,9 @@ class XStandIn(faults.StandIn):
                     data["referenced_tweets"] = [{"type": "replied_to", "id": post.in_reply_to_id}]
             elif name != "in_reply_to_user_id" or post.in_reply_to_user_id:
                 data[name] = getattr(post, name)
+        if post.id in self._malformed:
+            data.pop("created_at", None)
+            data["author_id"] = None
         return data
 
     @staticmethod

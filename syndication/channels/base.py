@@ -6,9 +6,12 @@ the database: delivery (the caller) keeps state, decides retries and records
 every attempt.
 """
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,22 @@ class ReplyBatch:
 
     replies: list[RemoteReply]
     cursor: object
+
+
+def well_formed(convert, items, network):
+    """Convert each item of a network's answer; one that is malformed is logged and skipped.
+
+    A single broken item (a missing field, a wrong type) must not stop the rest of
+    an import round, nor be retried forever.
+    """
+    converted = []
+    for item in items:
+        try:
+            converted.append(convert(item))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            item_id = item.get("id") if isinstance(item, dict) else None
+            logger.warning("Skipped a malformed item %r from %s: %r", item_id, network, error)
+    return converted
 
 
 class ChannelError(Exception):

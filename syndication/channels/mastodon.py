@@ -29,6 +29,7 @@ from syndication.channels.base import (
     RemoteReply,
     ReplyBatch,
     TransientError,
+    well_formed,
 )
 
 # Mastodon's StatusLengthValidator replaces every URL with 23 placeholder characters.
@@ -155,11 +156,9 @@ class MastodonChannel(Channel):
         replies = []
         while notifications := self._mentions_after(cursor):
             cursor = notifications[-1]["id"]
-            replies.extend(
-                _remote_reply(notification["status"], copy_ids)
-                for notification in notifications
-                if _is_public_reply(notification["status"])
-            )
+            statuses = [notification["status"] for notification in notifications]
+            public = [status for status in statuses if _is_public_reply(status)]
+            replies.extend(well_formed(lambda status: _remote_reply(status, copy_ids), public, self.network))
         return ReplyBatch(replies=replies, cursor=cursor)
 
     def _mentions_after(self, cursor):

@@ -5,6 +5,7 @@ import time
 import unicodedata
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 import requests
@@ -23,6 +24,7 @@ from syndication.channels.base import (
     RemoteReply,
     ReplyBatch,
     TransientError,
+    well_formed,
 )
 
 # What a reply is read with, in search and lookup alike. No profile images: the
@@ -172,9 +174,8 @@ class XChannel(Channel):
             if posts:
                 newest = max(int(post["id"]) for post in posts)
                 next_cursor.update((copy_id, str(max(newest, seen[copy_id]))) for copy_id in batch)
-                replies.extend(
-                    self._remote_reply(post, users) for post in posts if self._is_new_reply(post, seen)
-                )
+                new = [post for post in posts if self._is_new_reply(post, seen)]
+                replies.extend(well_formed(partial(self._remote_reply, users=users), new, self.network))
         # Oldest first, so that a reply comes after the one it answers.
         replies.sort(key=lambda reply: int(reply.remote_id))
         return ReplyBatch(replies=replies, cursor=next_cursor)
@@ -195,7 +196,10 @@ class XChannel(Channel):
         for reply_id in reply_ids:
             latest = newest.get(reply_id, reply_id)
             if latest in posts:
-                current[reply_id] = self._remote_reply(posts[latest], users)
+                for reply in well_formed(
+                    lambda post: self._remote_reply(post, users), [posts[latest]], self.network
+                ):
+                    current[reply_id] = reply
             elif latest in gone:
                 current[reply_id] = None
         return current
