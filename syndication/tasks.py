@@ -1,6 +1,7 @@
 """Celery tasks of the fan-out: thin wrappers that take ids and call the delivery service."""
 
 from celery import shared_task
+from django.conf import settings
 
 from portal.queue import waiting_messages
 
@@ -47,16 +48,16 @@ def import_replies_task():
     return {"accounts": len(accounts)}
 
 
-@shared_task(
-    name="syndication.import_account",
-    autoretry_for=(ChannelError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=5,
-)
-def import_account_task(account_id):
+@shared_task(name="syndication.import_account", bind=True, max_retries=5)
+def import_account_task(self, account_id):
     """New replies of one account; a network error retries the round, whose cursor has not moved."""
-    return importer.import_account(account_id)
+    try:
+        return importer.import_account(account_id)
+    except ChannelError as error:
+        delay = (
+            getattr(error, "retry_after", None) or settings.REPLY_IMPORT_RETRY_DELAY * 2**self.request.retries
+        )
+        raise self.retry(exc=error, countdown=min(delay, 600)) from error
 
 
 @shared_task(name="syndication.refresh_replies")

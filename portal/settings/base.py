@@ -219,6 +219,8 @@ SYNDICATION_STALE_GRACE = 30
 SYNDICATION_RETRY_BASE = 15
 # A queued delivery not taken by a worker within this many seconds is queued again (a lost message).
 SYNDICATION_REQUEUE_AFTER = 120
+# A failed import round is asked again after this many seconds, doubling.
+REPLY_IMPORT_RETRY_DELAY = 30
 # Imported comments are deleted this many days after they were written (GDPR).
 COMMENT_RETENTION_DAYS = int(os.environ.get("COMMENT_RETENTION_DAYS", "180"))
 

@@ -1,5 +1,7 @@
 """Helpers of the fan-out tests: the city's accounts on the stand-ins, released pages, and what the networks hold."""
 
+from django.utils import timezone
+
 from sandbox.x_api import DEFAULT_TOKEN
 from syndication.models import ChannelAccount, Delivery
 
@@ -43,3 +45,18 @@ def mastodon_statuses(mastodon):
 
 def live_x_posts(x_api):
     return [post for post in x_api.app.posts() if not post["deleted"]]
+
+
+def posted_copy(article, account, text="Museumsnacht am Samstag!"):
+    """A copy really published on the stand-in, recorded as the fan-out records it."""
+    post = account.channel().publish(text, idempotency_key=f"copy-{article.pk}-{account.pk}")
+    return Delivery.objects.create(
+        page=article,
+        account=account,
+        text=text,
+        state=Delivery.State.POSTED,
+        remote_id=post.remote_id,
+        thread_id=post.remote_id,
+        remote_url=post.url,
+        posted_at=timezone.now(),
+    )

@@ -6,13 +6,12 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
-from django.utils import timezone
 
 from syndication import importer, moderation
 from syndication.channels.base import TransientError
 from syndication.models import ChannelAccount, Delivery, ImportedComment, ModerationRoute
 from tests import factories
-from tests.syndication.fanout import city_accounts
+from tests.syndication.fanout import city_accounts, posted_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -25,21 +24,6 @@ def article():
 @pytest.fixture
 def accounts(mastodon, x_api):
     return city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
-
-
-def posted_copy(article, account, text="Museumsnacht am Samstag!"):
-    """A copy really published on the stand-in, recorded as the fan-out records it."""
-    post = account.channel().publish(text, idempotency_key=f"copy-{article.pk}-{account.pk}")
-    return Delivery.objects.create(
-        page=article,
-        account=account,
-        text=text,
-        state=Delivery.State.POSTED,
-        remote_id=post.remote_id,
-        thread_id=post.remote_id,
-        remote_url=post.url,
-        posted_at=timezone.now(),
-    )
 
 
 def comments(account):
