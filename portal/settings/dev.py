@@ -1,7 +1,7 @@
 """Development settings: debug on, throwaway secret, mail into files under var/mail/."""
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env_list
+from .base import CELERY_BEAT_SCHEDULE, VAR_DIR, env_list
 
 DEBUG = True
 SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
@@ -14,3 +14,9 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # The SQLite database, the file broker and uploads live here on a laptop.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# The demo's stand-ins answer within seconds; fetch their replies often enough to watch.
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "import-replies": {**CELERY_BEAT_SCHEDULE["import-replies"], "schedule": 15.0},
+}

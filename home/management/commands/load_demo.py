@@ -26,7 +26,7 @@ from home import demo_content as content
 from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
 from sandbox import mastodon as mastodon_sandbox
 from sandbox import x_api as x_sandbox
-from syndication.models import ChannelAccount
+from syndication.models import ChannelAccount, ModerationRoute
 
 ImageModel = get_image_model()
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             ("Artikel mit Bildern", self.ensure_articles),
             ("Impressum, Datenschutz, Barrierefreiheit", self.ensure_standard_pages),
             ("Gruppen, Rechte, Freigabe-Workflows und Demo-Zugänge", self.ensure_people),
-            ("Kanal-Konten der Stadt (Mastodon, X)", self.ensure_channel_accounts),
+            ("Kanal-Konten der Stadt (Mastodon, X) und ihre Moderation", self.ensure_channel_accounts),
             ("Ein Artikel wartet auf Freigabe", self.ensure_article_in_review),
         ]
         self.created = 0
@@ -209,6 +209,11 @@ class Command(BaseCommand):
                 self.created += 1
                 self.stdout.write(f"  {account}: angelegt – {base_url}")
             self.accounts.append(account)
+        # Citizens' replies to any section and account go to the demo's moderators.
+        moderators = Group.objects.get(name="Moderation")
+        if not ModerationRoute.objects.filter(group=moderators).exists():
+            ModerationRoute.objects.create(group=moderators)
+            self.created += 1
 
     def ensure_article_in_review(self):
         """Show the four-eyes cycle: Kultur's editor wrote this and submitted it; Freigabe must release it.
