@@ -15,6 +15,7 @@ from wagtail.search import index
 
 from editorial.bypass import BYPASS_PERMISSION
 from editorial.forms import EditorialPageForm
+from syndication.discussion import DiscussionPageMixin
 from syndication.forms import ExcerptCheckingPageForm
 
 from .blocks import RICH_TEXT_FEATURES, BodyBlock
@@ -104,7 +105,7 @@ class ArticlePageTag(TaggedItemBase):
     content_object = ParentalKey("home.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
 
 
-class ArticlePage(Page):
+class ArticlePage(DiscussionPageMixin, Page):
     """A news item or a press release within a section."""
 
     base_form_class = ExcerptCheckingPageForm

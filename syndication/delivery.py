@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError
 from wagtail.log_actions import log
 
 from .channels.base import OutcomeUnknown, PermanentError, TransientError
+from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
@@ -216,6 +217,9 @@ def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=Non
             )
         delivery.save()
         log_outcome(delivery, attempt)
+        if delivery.is_answer and delivery.state in {Delivery.State.POSTED, Delivery.State.RETRACTED}:
+            # The city's answer appears under the comment on the portal, or leaves it.
+            comments_changed(delivery.page_id)
         if delivery.state in ALERT_STATES:
             from .tasks import alert_task
 

@@ -11,13 +11,12 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from .discussion import comments_changed
 from .models import ChannelAccount, Delivery, ImportedComment
-from .sanitize import comment_html, normalise_text, plain_text
+from .sanitize import comment_html, normalise_text, plain_text, web_url
 
 logger = logging.getLogger(__name__)
 
@@ -120,20 +119,6 @@ def comment_fields(reply):
     }
 
 
-WEB_URL = URLValidator(schemes=["http", "https"])
-
-
-def web_url(url):
-    """An http(s) link or nothing: a network's odd URL must not become a javascript: link."""
-    if not url or len(url) > 500:
-        return ""
-    try:
-        WEB_URL(url)
-    except ValidationError:
-        return ""
-    return url
-
-
 def locate(account, copies, reply):
     """The copy a reply belongs to, and the comment it answers; (None, None) if it is not ours."""
     for candidate in (reply.conversation_id, reply.in_reply_to_id):
@@ -163,6 +148,8 @@ def apply_edit(comment, fields):
         setattr(comment, name, fields[name])
     comment.save()
     flag_if_urgent(comment)
+    if comment.state == ImportedComment.State.APPROVED:
+        comments_changed(comment.page_id)
 
 
 def flag_if_urgent(comment):
@@ -195,6 +182,8 @@ def refresh_account(account_id, batch=REFRESH_BATCH):
                 continue
             reply = current[comment.remote_id]
             if reply is None:
+                if comment.state == ImportedComment.State.APPROVED:
+                    comments_changed(comment.page_id)
                 comment.delete()
                 counts["deleted"] += 1
                 continue
@@ -216,5 +205,11 @@ def purge_expired(now=None):
     """Delete comments older than the retention period (COMMENT_RETENTION_DAYS); return how many."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.COMMENT_RETENTION_DAYS)
-    deleted, _by_model = ImportedComment.objects.filter(posted_at__lt=cutoff).delete()
+    expired = ImportedComment.objects.filter(posted_at__lt=cutoff)
+    with transaction.atomic():
+        pages = set(expired.filter(state=ImportedComment.State.APPROVED).values_list("page_id", flat=True))
+        deleted = expired.count()
+        expired.delete()
+        for page_id in pages:
+            comments_changed(page_id)
     return deleted

@@ -10,6 +10,8 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import nh3
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.utils.html import escape, format_html
 
 ALLOWED_TAGS = {"p", "br", "a"}
@@ -225,3 +227,17 @@ def plain_text(html):
     text = re.sub(r"[^\S\n]+", " ", "".join(collector.pieces))
     text = re.sub(r" ?\n ?", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+WEB_URL = URLValidator(schemes=["http", "https"])
+
+
+def web_url(url):
+    """An http(s) link or nothing: a network's odd URL must not become a javascript: link."""
+    if not url or len(url) > 500:
+        return ""
+    try:
+        WEB_URL(url)
+    except ValidationError:
+        return ""
+    return url
