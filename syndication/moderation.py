@@ -109,20 +109,27 @@ def moderation_path():
         return "/admin/"
 
 
-def awaiting(user):
-    """Comments awaiting moderation by this user's groups (all of them for administrators)."""
-    pending = ImportedComment.objects.filter(state=ImportedComment.State.PENDING)
+def route_condition(route):
+    # A route naming neither section nor account takes every comment.
+    condition = Q(pk__isnull=False)
+    if route.section_id:
+        condition &= Q(page__path__startswith=route.section.path)
+    if route.account_id:
+        condition &= Q(account_id=route.account_id)
+    return condition
+
+
+def routed(user):
+    """Comments in any state routed to the user's groups (all of them for administrators)."""
+    comments = ImportedComment.objects.all()
     if user.is_superuser:
-        return pending
-    routes = ModerationRoute.objects.filter(group__in=user.groups.all())
-    if not routes.exists():
-        return pending.none()
+        return comments
     visible = Q(pk__in=[])
-    for route in routes.select_related("section"):
-        condition = Q()
-        if route.section_id:
-            condition &= Q(page__path__startswith=route.section.path)
-        if route.account_id:
-            condition &= Q(account_id=route.account_id)
-        visible |= condition
-    return pending.filter(visible)
+    for route in ModerationRoute.objects.filter(group__in=user.groups.all()).select_related("section"):
+        visible |= route_condition(route)
+    return comments.filter(visible)
+
+
+def awaiting(user):
+    """What waits for the user's decision: the menu's count and the home panel."""
+    return routed(user).filter(state=ImportedComment.State.PENDING)

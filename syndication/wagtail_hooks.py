@@ -119,3 +119,6 @@ def excerpt_counter_js():
 @hooks.register("construct_homepage_panels")
 def add_delivery_problems_panel(request, panels):
     panels.append(DeliveryProblemsPanel(request.user))
+
+
+from . import comment_admin  # noqa: E402, F401
