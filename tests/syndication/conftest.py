@@ -13,7 +13,7 @@ from syndication.channels.mastodon import MastodonChannel
 from tests.editorial.conftest import newsroom  # noqa: F401 -- sections, people and workflows, shared
 
 # Long enough for any call to the local stand-in, short enough that a held reply costs little.
-CHANNEL_TIMEOUT = 1.0
+CHANNEL_TIMEOUT = 2.5
 
 
 @pytest.fixture(scope="session")
