@@ -143,6 +143,58 @@ class AfterHandlingFaults:
         await send(reply[0])
 
 
+class FederatedContent:
+    """ASGI middleware: statuses whose HTML came from another server, as it arrived there.
+
+    mastodon-mock escapes what its own users write, as Mastodon does. Replies from
+    other servers reach an instance as their servers rendered them, and a
+    compatible server (or a hostile one) may send any markup. A status named here
+    is answered with that raw `content` wherever it appears in a JSON reply.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.content = {}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self.content:
+            await self.app(scope, receive, send)
+            return
+        start, chunks = None, []
+
+        async def collect(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            else:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    body = self._rewrite(b"".join(chunks))
+                    headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**start, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, collect)
+
+    def _rewrite(self, body):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        return json.dumps(self._walk(data)).encode()
+
+    def _walk(self, value):
+        if isinstance(value, list):
+            return [self._walk(item) for item in value]
+        if isinstance(value, dict):
+            value = {key: self._walk(item) for key, item in value.items()}
+            if "content" in value and str(value.get("id")) in self.content:
+                value["content"] = self.content[str(value["id"])]
+            return value
+        return value
+
+
 class RequestLog:
     """ASGI middleware: remembers each request's method and path, so tests can count what a call cost."""
 
@@ -299,7 +351,8 @@ class MastodonSandbox:
         app = create_app(config or default_config())
         if citizen_replies_after is not None:
             app = CitizenReplies(app, self.citizens, delay=citizen_replies_after, gap=citizen_replies_after)
-        self.after_handling = AfterHandlingFaults(app)
+        self.federated = FederatedContent(app)
+        self.after_handling = AfterHandlingFaults(self.federated)
         self.request_log = RequestLog(self.after_handling)
         self._server = uvicorn.Server(
             uvicorn.Config(
@@ -339,6 +392,7 @@ class MastodonSandbox:
     def reset(self):
         """Back to the seed: no statuses, no tokens, no citizens, no faults of either kind, no requests seen."""
         self.after_handling.clear()
+        self.federated.content.clear()
         self._control("post", "/api/v1/_mock/reset")
         self.citizens.forget_tokens()
         self.request_log.entries.clear()
@@ -369,6 +423,10 @@ class MastodonSandbox:
 
     def delete_reply(self, reply):
         self.citizens.delete(reply)
+
+    def federate(self, status_id, html):
+        """Serve a status with `html` as its content, as a reply from another server arrives."""
+        self.federated.content[str(status_id)] = html
 
     def requests_seen(self, method, path):
         """How many requests to `path` the instance has been sent since the last reset."""

@@ -398,6 +398,25 @@ def test_hostile_comments_are_harmless_and_readable_in_chromium(portal, accounts
         entry["id"]: comment(page, accounts["mastodon"], entry["text"], text_format=entry["format"])
         for entry in CORPUS
     }
+    found = open_and_inspect(browser_page, page)
+
+    assert found["handlers"] == []
+    assert found["badLinks"] == []
+    assert found["foreignElements"] == []
+    assert found["scripts"] == 0
+    assert len(found["texts"]) == len(CORPUS)
+    unreadable = [
+        entry["id"]
+        for entry in CORPUS
+        if squeeze(entry["readable"]) not in squeeze(found["texts"][f"kommentar-{rows[entry['id']].pk}"])
+    ]
+    assert unreadable == []
+    own_host = urlsplit(live_server.url).netloc
+    assert [url for url in browser_page.requested_urls if urlsplit(url).netloc != own_host] == []
+
+
+def open_and_inspect(browser_page, page):
+    """Open the page in Chromium, give injected code its chances, and report what the DOM holds."""
     dialogs = []
     errors = []
     uncaught = []
@@ -436,19 +455,7 @@ def test_hostile_comments_are_harmless_and_readable_in_chromium(portal, accounts
             };
         }"""
     )
-    assert found["handlers"] == []
-    assert found["badLinks"] == []
-    assert found["foreignElements"] == []
-    assert found["scripts"] == 0
-    assert len(found["texts"]) == len(CORPUS)
-    unreadable = [
-        entry["id"]
-        for entry in CORPUS
-        if squeeze(entry["readable"]) not in squeeze(found["texts"][f"kommentar-{rows[entry['id']].pk}"])
-    ]
-    assert unreadable == []
-    own_host = urlsplit(live_server.url).netloc
-    assert [url for url in browser_page.requested_urls if urlsplit(url).netloc != own_host] == []
+    return found
 
 
 def squeeze(text):
