@@ -267,9 +267,11 @@ class AnswerForm(forms.Form):
     text = forms.CharField(label=_("Antwort der Stadt"), widget=forms.Textarea(attrs={"rows": 5}))
     key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
-    def __init__(self, *args, account, **kwargs):
+    def __init__(self, *args, account, to_handle="", **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
+        # The network may put the person's handle in front (Mastodon); that counts too.
+        self.to_handle = to_handle
         self.fields["text"].help_text = _(
             "Wird bei %(account)s als Antwort unter dem Kommentar veröffentlicht und gibt ihn frei."
         ) % {"account": account}
@@ -277,7 +279,9 @@ class AnswerForm(forms.Form):
     def clean_text(self):
         text = self.cleaned_data["text"]
         try:
-            measurement = excerpts.measure(self.account, text)
+            measurement = excerpts.measure(
+                self.account, self.account.channel().answer_text(text, self.to_handle)
+            )
         except ChannelError as error:
             raise forms.ValidationError(unmeasurable(self.account, error)) from error
         if measurement.overflow:
@@ -399,7 +403,11 @@ class ModerateCommentView(CommentView, FormView):
         return self.comment.account.usable_by(self.request.user)
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "account": self.comment.account}
+        return {
+            **super().get_form_kwargs(),
+            "account": self.comment.account,
+            "to_handle": self.comment.author_handle,
+        }
 
     def post(self, request, *args, **kwargs):
         if not self.may_answer:

@@ -186,6 +186,10 @@ class Channel(ABC):
         """
         raise NotImplementedError(f"{self.network} cannot fetch replies")
 
+    def answer_text(self, text, to_handle):
+        """The text an answer to `to_handle` goes out with; a network that must name the person adds them."""
+        return text
+
     def reply(self, in_reply_to_id, text, *, idempotency_key):
         """Answer a reply (or a copy) on the network as the account; return a RemotePost."""
         raise NotImplementedError(f"{self.network} cannot reply")

@@ -206,12 +206,15 @@ class MastodonChannel(Channel):
             parent = self._last_response.json()
         with self._translated_errors(sent=True):
             self._client.status_post(
-                _addressed(text, parent["account"]["acct"]),
+                self.answer_text(text, parent["account"]["acct"]),
                 in_reply_to_id=in_reply_to_id,
                 idempotency_key=idempotency_key,
                 visibility="public",
             )
         return _remote_post(self._last_response.json())
+
+    def answer_text(self, text, to_handle):
+        return _addressed(text, to_handle.removeprefix("@"))
 
     def find_reply(self, in_reply_to_id, text, *, idempotency_key):
         # Delivery never needs this on Mastodon (the Idempotency-Key settles a retry),

@@ -656,3 +656,13 @@ def test_the_demo_instance_answers_a_new_public_status_of_the_city_once():
     ]
     assert replies[0].in_reply_to_id == copy.remote_id
     assert later == []
+
+
+def test_an_answer_is_measured_with_the_mention_mastodon_puts_in_front(mastodon_channel):
+    assert mastodon_channel.answer_text("Danke!", "@anna@social.example") == "@anna@social.example Danke!"
+    already = "Danke, @anna@social.example!"
+    assert mastodon_channel.answer_text(already, "@anna@social.example") == already
+    # The mention counts as @name, so the answer's length grows by exactly that.
+    assert mastodon_channel.count(mastodon_channel.answer_text("Danke!", "@anna@social.example")) == len(
+        "@anna Danke!"
+    )
