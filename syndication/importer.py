@@ -16,12 +16,16 @@ from django.utils import timezone
 
 from .discussion import comments_changed
 from .models import ChannelAccount, Delivery, ImportedComment
+from .moderation import is_urgent, notify_urgent, urgent_keywords
 from .sanitize import comment_html, normalise_text, plain_text, web_url
 
 logger = logging.getLogger(__name__)
 
 # At most this many comments are refreshed per call; the hourly round works through the rest.
 REFRESH_BATCH = 500
+# Comments committed together in an import round, and looked up together beforehand.
+COMMIT_CHUNK = 500
+KNOWN_CHUNK = 500
 
 
 class MalformedReply(ValueError):
@@ -32,8 +36,37 @@ def importable_accounts():
     return ChannelAccount.objects.filter(enabled=True).exclude(deliveries__isnull=True).distinct()
 
 
+class Round:
+    """What one import round knows: the account's copies, its comments met so far, the urgent words.
+
+    Loaded once per round (in chunks), so that storing a comment costs its own
+    write and little else.
+    """
+
+    def __init__(self, account, copies, replies):
+        self.account = account
+        # Remote id a reply may refer to (the copy's first version) → (copy pk, page pk).
+        self.copies = copies
+        self.keywords = urgent_keywords()
+        wanted = {reply.remote_id for reply in replies} | {reply.in_reply_to_id for reply in replies}
+        wanted |= {replaced for reply in replies for replaced in reply.replaces}
+        wanted.discard("")
+        self.comments = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), KNOWN_CHUNK):
+            known = ImportedComment.objects.filter(
+                account=account, remote_id__in=ids[start : start + KNOWN_CHUNK]
+            )
+            self.comments.update((comment.remote_id, comment) for comment in known)
+
+
 def import_account(account_id):
-    """One import round for one account; returns how many comments were new, changed and skipped."""
+    """One import round for one account; returns how many comments were new, changed and skipped.
+
+    Comments are committed in chunks (a long first round must not hold the database
+    for minutes); the cursor moves only at the end. A round that fails half-way is
+    asked again from the old cursor and finds what it already stored.
+    """
     account = ChannelAccount.objects.get(pk=account_id)
     channel = account.channel()
     if not channel.capabilities.replies:
@@ -44,51 +77,59 @@ def import_account(account_id):
         .filter(account=account)
         .exclude(remote_id="")
         .exclude(state=Delivery.State.RETRACTED)
-        .values_list("thread_id", "remote_id", "pk")
+        .values_list("thread_id", "remote_id", "pk", "page_id")
     )
-    for thread_id, remote_id, pk in posted:
-        copies[thread_id or remote_id] = pk
+    for thread_id, remote_id, pk, page_id in posted:
+        copies[thread_id or remote_id] = (pk, page_id)
     if not copies:
         return {"new": 0, "changed": 0, "skipped": 0}
     # A network error propagates: the task retries the round, the cursor has not moved.
     batch = channel.fetch_replies(list(copies), account.reply_cursor)
+    state = Round(account, copies, batch.replies)
     counts = {"new": 0, "changed": 0, "skipped": 0}
-    with transaction.atomic():
-        for reply in batch.replies:
-            try:
-                outcome = store(account, copies, reply)
-            except MalformedReply as error:
-                logger.warning("Skipped a reply from %s: %s (%r)", account, error, reply.remote_id)
-                counts["skipped"] += 1
-                continue
-            if outcome:
-                counts[outcome] += 1
-        ChannelAccount.objects.filter(pk=account.pk).update(
-            reply_cursor=batch.cursor, replies_fetched_at=timezone.now()
-        )
+    for start in range(0, len(batch.replies), COMMIT_CHUNK):
+        with transaction.atomic():
+            for reply in batch.replies[start : start + COMMIT_CHUNK]:
+                try:
+                    outcome = store(state, reply)
+                except MalformedReply as error:
+                    logger.warning("Skipped a reply from %s: %s (%r)", account, error, reply.remote_id)
+                    counts["skipped"] += 1
+                    continue
+                if outcome:
+                    counts[outcome] += 1
+    ChannelAccount.objects.filter(pk=account.pk).update(
+        reply_cursor=batch.cursor, replies_fetched_at=timezone.now()
+    )
     return counts
 
 
-def store(account, copies, reply):
+def store(state, reply):
     """Create or update one comment; 'new', 'changed', or None when it belongs to none of our copies."""
     fields = comment_fields(reply)
-    copy_id, parent = locate(account, copies, reply)
-    if copy_id is None:
+    copy, parent = locate(state, reply)
+    if copy is None:
         return None
+    account = state.account
     if reply.replaces:
         # An edit on X is a new post; the older versions go.
         ImportedComment.objects.filter(account=account, remote_id__in=reply.replaces).delete()
-    comment = ImportedComment.objects.filter(account=account, remote_id=reply.remote_id).first()
+        for replaced in reply.replaces:
+            state.comments.pop(replaced, None)
+    comment = state.comments.get(reply.remote_id)
     if comment is None:
-        page_id = Delivery.objects.values_list("page_id", flat=True).get(pk=copy_id)
+        copy_id, page_id = copy
+        urgent = is_urgent(fields["text"], state.keywords)
         comment = ImportedComment.objects.create(
-            account=account, copy_id=copy_id, page_id=page_id, parent=parent, **fields
+            account=account, copy_id=copy_id, page_id=page_id, parent=parent, urgent=urgent, **fields
         )
-        flag_if_urgent(comment)
+        state.comments[comment.remote_id] = comment
+        if urgent:
+            transaction.on_commit(lambda: notify_urgent(comment.pk))
         return "new"
     if comment.html == fields["html"] and comment.edited_at == fields["edited_at"]:
         return None
-    apply_edit(comment, fields)
+    apply_edit(comment, fields, state.keywords)
     return "changed"
 
 
@@ -119,46 +160,39 @@ def comment_fields(reply):
     }
 
 
-def locate(account, copies, reply):
+def locate(state, reply):
     """The copy a reply belongs to, and the comment it answers; (None, None) if it is not ours."""
-    for candidate in (reply.conversation_id, reply.in_reply_to_id):
-        if candidate and candidate in copies:
-            parent = None
-            if candidate == reply.in_reply_to_id:
-                return copies[candidate], None
-            parent = ImportedComment.objects.filter(account=account, remote_id=reply.in_reply_to_id).first()
-            return copies[candidate], parent
-    parent = ImportedComment.objects.filter(account=account, remote_id=reply.in_reply_to_id).first()
+    copies = state.copies
+    parent = state.comments.get(reply.in_reply_to_id) if reply.in_reply_to_id else None
+    if reply.in_reply_to_id in copies:
+        return copies[reply.in_reply_to_id], None
+    if reply.conversation_id in copies:
+        return copies[reply.conversation_id], parent
     if parent is not None:
-        return parent.copy_id, parent
+        return (parent.copy_id, parent.page_id), parent
     # An answer of the city's own: a citizen replying to it joins that comment's thread.
     answer = (
         Delivery.objects.answers()
-        .filter(account=account, remote_id=reply.in_reply_to_id)
+        .filter(account=state.account, remote_id=reply.in_reply_to_id)
         .select_related("comment")
         .first()
+        if reply.in_reply_to_id
+        else None
     )
-    if answer is not None and reply.in_reply_to_id:
-        return answer.comment.copy_id, answer.comment
+    if answer is not None:
+        return (answer.comment.copy_id, answer.comment.page_id), answer.comment
     return None, None
 
 
-def apply_edit(comment, fields):
+def apply_edit(comment, fields, keywords=None):
     for name in ("html", "text", "language", "edited_at", "author_name", "url"):
         setattr(comment, name, fields[name])
+    if not comment.urgent and is_urgent(comment.text, keywords):
+        comment.urgent = True
+        transaction.on_commit(lambda: notify_urgent(comment.pk))
     comment.save()
-    flag_if_urgent(comment)
     if comment.state == ImportedComment.State.APPROVED:
         comments_changed(comment.page_id)
-
-
-def flag_if_urgent(comment):
-    from .moderation import is_urgent, notify_urgent
-
-    if not comment.urgent and is_urgent(comment.text):
-        comment.urgent = True
-        comment.save(update_fields=["urgent", "updated_at"])
-        transaction.on_commit(lambda: notify_urgent(comment.pk))
 
 
 def refresh_account(account_id, batch=REFRESH_BATCH):
@@ -174,6 +208,7 @@ def refresh_account(account_id, batch=REFRESH_BATCH):
     if not comments:
         return {"changed": 0, "deleted": 0}
     current = channel.refresh_replies([comment.remote_id for comment in comments])
+    keywords = urgent_keywords()
     counts = {"changed": 0, "deleted": 0}
     with transaction.atomic():
         for comment in comments:
@@ -194,7 +229,7 @@ def refresh_account(account_id, batch=REFRESH_BATCH):
                 comment.save(update_fields=["updated_at"])
                 continue
             if fields["html"] != comment.html or fields["edited_at"] != comment.edited_at:
-                apply_edit(comment, fields)
+                apply_edit(comment, fields, keywords)
                 counts["changed"] += 1
             else:
                 comment.save(update_fields=["updated_at"])
