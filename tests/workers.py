@@ -153,6 +153,8 @@ def broker(url):
     from portal.celery import app
 
     saved = {key: app.conf[key] for key in ("broker_url", "broker_transport", "broker_transport_options")}
+    # Celery reads CELERY_BROKER_URL from the environment before its own settings.
+    saved_environment = os.environ.get("CELERY_BROKER_URL")
 
     def switch(**conf):
         # kombu keeps one pool per broker; the next use picks the pool of the new one.
@@ -160,9 +162,16 @@ def broker(url):
         app.amqp._producer_pool = None
         app.conf.update(conf)
 
+    os.environ["CELERY_BROKER_URL"] = url
     switch(broker_url=url, broker_transport=None, broker_transport_options={})
     try:
         yield
     finally:
-        app.pool.force_close_all()
+        private_pool = app.pool
+        if saved_environment is None:
+            del os.environ["CELERY_BROKER_URL"]
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_environment
         switch(**saved)
+        if app.pool is not private_pool:
+            private_pool.force_close_all()

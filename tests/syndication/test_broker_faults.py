@@ -36,13 +36,13 @@ def redis_worker(transactional_db):
     """A worker with its beat on a private Redis broker that the test may crash; this process sends there too."""
     server = RedisServer().start()
     worker = CeleryWorker(beat=True, broker_url=server.url)
-    with broker(server.url):
-        worker.start()
-        try:
+    try:
+        with broker(server.url):
+            worker.start()
             yield server, worker
-        finally:
-            worker.stop()
-            server.stop()
+    finally:
+        worker.stop()
+        server.stop()
 
 
 def test_broker_crash_and_restart_ends_in_one_copy_per_page_and_account(
