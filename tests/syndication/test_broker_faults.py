@@ -78,8 +78,10 @@ def test_broker_crash_and_restart_ends_in_one_copy_per_page_and_account(
     assert len(mastodon_statuses(mastodon)) == 2
     for article in (first, second):
         for account in accounts.values():
-            attempts = delivery_of(article, account).attempts.values_list("outcome", flat=True)
-            assert list(attempts) == ["success"]
+            # A call cut short by the crash may end "unknown" first; it is settled, never sent twice.
+            attempts = list(delivery_of(article, account).attempts.values_list("outcome", flat=True))
+            assert attempts[-1] == "success"
+            assert set(attempts[:-1]) <= {"unknown", "transient"}
 
 
 def test_a_slow_network_delays_no_other(celery_worker, accounts, section, mastodon, x_api):
