@@ -1,7 +1,6 @@
 """The city's answers to comments go out exactly once, through the delivery machinery, under the fault set."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from syndication import importer
@@ -10,17 +9,11 @@ from syndication.signal_handlers import enqueue
 from syndication.tasks import import_account_task
 from tests import factories
 from tests.conftest import wait_for
-from tests.syndication.fanout import city_accounts, posted_copy
-from tests.workers import CeleryWorker
+from tests.syndication.fanout import posted_copy
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ANSWER = "Danke für die Frage! Der Shuttlebus fährt ab 18 Uhr alle 15 Minuten."
-
-
-@pytest.fixture
-def accounts(mastodon, x_api):
-    return city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
 
 
 @pytest.fixture
@@ -140,14 +133,6 @@ def test_a_timeout_after_acceptance_makes_no_second_answer(celery_worker, articl
     # X: found among the account's posts; Mastodon: sent again with the same Idempotency-Key.
     assert outcomes(x_answer) == ["success"]
     assert outcomes(mastodon_answer) == ["unknown", "success"]
-
-
-@pytest.fixture
-def two_workers(transactional_db):
-    workers = [CeleryWorker(beat=True), CeleryWorker(beat=True)]
-    yield workers
-    for running in workers:
-        running.stop()
 
 
 def test_a_worker_killed_during_the_answer_ends_in_one_answer(

@@ -3,13 +3,11 @@
 import time
 
 import pytest
-from django.contrib.auth.models import Group
 
 from syndication.models import Delivery
 from tests import factories
 from tests.conftest import wait_for
 from tests.syndication.fanout import (
-    city_accounts,
     delivery_of,
     live_x_posts,
     mastodon_statuses,
@@ -19,11 +17,6 @@ from tests.syndication.fanout import (
 from tests.workers import CeleryWorker, RedisServer, broker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def accounts(mastodon, x_api):
-    return city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from wagtail.models import PageLogEntry
 
@@ -13,21 +12,14 @@ from tests import factories
 from tests.conftest import mail_text, wait_for
 from tests.syndication.fanout import (
     TEXT,
-    city_accounts,
     delivery_of,
     live_x_posts,
     mastodon_statuses,
     release,
     settled,
 )
-from tests.workers import CeleryWorker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def accounts(mastodon, x_api):
-    return city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
 
 
 def article_with_excerpts(accounts, text=TEXT):
@@ -101,15 +93,6 @@ def test_timeout_after_the_post_was_accepted_makes_no_second_copy(celery_worker,
     assert list(delivery_of(article, accounts["x"]).attempts.values_list("outcome", flat=True)) == ["success"]
     mastodon_outcomes = delivery_of(article, accounts["mastodon"]).attempts.values_list("outcome", flat=True)
     assert list(mastodon_outcomes) == ["unknown", "success"]
-
-
-@pytest.fixture
-def two_workers(transactional_db):
-    """Two workers, started by the test when it needs them; both stopped whatever happens."""
-    workers = [CeleryWorker(beat=True), CeleryWorker(beat=True)]
-    yield workers
-    for running in workers:
-        running.stop()
 
 
 def test_worker_killed_during_the_send_ends_in_one_copy(accounts, x_api, two_workers):

@@ -11,7 +11,7 @@ from syndication import importer, moderation
 from syndication.channels.base import TransientError
 from syndication.models import ChannelAccount, Delivery, ImportedComment, ModerationRoute
 from tests import factories
-from tests.syndication.fanout import city_accounts, posted_copy
+from tests.syndication.fanout import posted_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def article():
     return factories.article_page(factories.section_page(factories.home_page(), title="Kultur"))
-
-
-@pytest.fixture
-def accounts(mastodon, x_api):
-    return city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
 
 
 def comments(account):
