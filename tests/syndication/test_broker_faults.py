@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.db import transaction
 
 from syndication.models import Delivery
 from tests import factories
@@ -80,14 +81,16 @@ def test_broker_crash_and_restart_ends_in_one_copy_per_page_and_account(
 def test_a_slow_network_delays_no_other(celery_worker, accounts, section, mastodon, x_api):
     # Every X call takes far longer than a Mastodon post (but less than the call timeout).
     x_api.faults.latency("POST", "/2/tweets", 1.5, times=4)
-    articles = [
-        release(
-            factories.article_page(section, title=f"Meldung {number}", publish=False),
-            accounts.values(),
-            f"Meldung Nummer {number}",
-        )
-        for number in range(4)
-    ]
+    # One transaction: all sends are enqueued together on commit, so the clock starts with them.
+    with transaction.atomic():
+        articles = [
+            release(
+                factories.article_page(section, title=f"Meldung {number}", publish=False),
+                accounts.values(),
+                f"Meldung Nummer {number}",
+            )
+            for number in range(4)
+        ]
     started = time.monotonic()
 
     for article in articles:
