@@ -20,6 +20,7 @@ from wagtail.log_actions import log
 from .channels.base import OutcomeUnknown, PermanentError, TransientError
 from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
+from .publication import publication_of
 
 logger = logging.getLogger(__name__)
 
@@ -130,14 +131,17 @@ def deliver(delivery_id):
         return None
     channel = delivery.account.channel()
     try:
+        publication = publication_for(channel, delivery)
         if delivery.action == Delivery.Action.PUBLISH and delivery.is_answer:
             post = channel.reply(
                 delivery.comment.remote_id, delivery.text, idempotency_key=str(delivery.idempotency_key)
             )
         elif delivery.action == Delivery.Action.PUBLISH:
-            post = channel.publish(delivery.text, idempotency_key=str(delivery.idempotency_key))
+            post = channel.publish(
+                delivery.text, idempotency_key=str(delivery.idempotency_key), publication=publication
+            )
         elif delivery.action == Delivery.Action.UPDATE:
-            post = channel.update(delivery.remote_id, delivery.text)
+            post = channel.update(delivery.remote_id, delivery.text, publication=publication)
         else:
             # RETRACT, or the first half of REPOST.
             channel.retract(delivery.remote_id)
@@ -151,6 +155,13 @@ def deliver(delivery_id):
     except OutcomeUnknown as error:
         return resolve_unknown(delivery, attempt, channel, error)
     return finish(delivery, attempt, DeliveryAttempt.Outcome.SUCCESS, post=post)
+
+
+def publication_for(channel, delivery):
+    """The page itself for channels that carry it; None for the networks, which get the excerpt only."""
+    if not channel.capabilities.carries_page or delivery.is_answer:
+        return None
+    return publication_of(delivery.page.specific)
 
 
 def resolve_unknown(delivery, attempt, channel, error):

@@ -28,6 +28,9 @@ class Capabilities:
     lookup: bool = False
     # Citizens' replies can be fetched and answered (fetch_replies, refresh_replies, reply).
     replies: bool = False
+    # The channel carries the page itself, not only the excerpt (press mail, newsletter, push):
+    # publish and update then receive a Publication.
+    carries_page: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,45 @@ class Limits:
     # How the length is counted, in words for editors ("Zeichen, URLs zählen 23").
     counting_rule: str
     url_length: int | None = None
+
+
+@dataclass(frozen=True)
+class PublishedImage:
+    """An image of the page as a channel may attach or link it."""
+
+    url: str
+    alt: str
+    filename: str
+    content_type: str
+    # The original file, for channels that attach it (press mail); read when sent.
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The released page a copy comes from, for channels that carry more than the excerpt.
+
+    Built from the live page by syndication.publication when the channel's
+    capabilities say `carries_page`; a plain value, so network modules stay free
+    of the database.
+    """
+
+    page_id: int
+    title: str
+    url: str
+    teaser: str
+    # The page's body as the portal renders it (HTML) and as plain text.
+    body_html: str
+    body_text: str
+    # "news" or "press" (ArticlePage.Kind).
+    kind: str
+    section: str
+    # The section's slug and the page's tags, lower case: what subscribers choose.
+    topics: tuple[str, ...]
+    published_at: datetime
+    # V.i.S.d.P. of the section, named in press releases.
+    responsible: str = ""
+    images: tuple[PublishedImage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,11 +195,11 @@ class Channel(ABC):
         """Length of `text` by this network's rule."""
 
     @abstractmethod
-    def publish(self, text, *, idempotency_key):
-        """Create the copy; return a RemotePost."""
+    def publish(self, text, *, idempotency_key, publication=None):
+        """Create the copy; return a RemotePost. `publication` is given where capabilities.carries_page."""
 
     @abstractmethod
-    def update(self, remote_id, text):
+    def update(self, remote_id, text, *, publication=None):
         """Change the copy's text; only where capabilities.can_edit."""
 
     @abstractmethod

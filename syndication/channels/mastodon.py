@@ -114,12 +114,12 @@ class MastodonChannel(Channel):
         # emoji sequence or a letter with combining marks counts once, composed or not.
         return sum(1 for _grapheme in iter_graphemes(countable))
 
-    def publish(self, text, *, idempotency_key):
+    def publish(self, text, *, idempotency_key, publication=None):
         with self._translated_errors(sent=True):
             self._client.status_post(text, idempotency_key=idempotency_key)
         return _remote_post(self._last_response.json())
 
-    def update(self, remote_id, text):
+    def update(self, remote_id, text, *, publication=None):
         with self._translated_errors(sent=True):
             self._client.status_update(remote_id, status=text)
         return _remote_post(self._last_response.json())

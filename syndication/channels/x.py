@@ -119,12 +119,12 @@ class XChannel(Channel):
     def count(self, text):
         return parse_tweet(text).weightedLength
 
-    def publish(self, text, *, idempotency_key):
+    def publish(self, text, *, idempotency_key, publication=None):
         with x_errors():
             created = self.client.create_tweet(text=text, user_auth=False)
         return self._remote_post(created["data"])
 
-    def update(self, remote_id, text):
+    def update(self, remote_id, text, *, publication=None):
         with x_errors(changes=False):
             found = self.client.get_tweet(remote_id, tweet_fields=["edit_controls"], user_auth=False)
         if "data" not in found:
