@@ -1,12 +1,15 @@
 """Forms of the fan-out: the article form checks its excerpts, the account form takes credentials."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from editorial.forms import EditorialPageForm
 
 from . import excerpts
+from .channels import NETWORKS, channel_class
 from .channels.base import ChannelError
 from .models import PageExcerpt
 
@@ -147,9 +150,49 @@ class ChannelAccountForm(WagtailAdminModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        if not self.instance.encrypted_credentials and not cleaned_data.get("access_token"):
+        network = cleaned_data.get("network")
+        if network not in NETWORKS:
+            return cleaned_data
+        channel = channel_class(network)
+        new_token_needed = channel.needs_token and not (
+            self.instance.encrypted_credentials and self.instance.network == network
+        )
+        if new_token_needed and not cleaned_data.get("access_token"):
             self.add_error("access_token", _("Ein neues Konto braucht ein Zugangstoken."))
+        self.clean_base_url_for(channel, cleaned_data.get("base_url", ""))
+        self.clean_recipients_for(channel, cleaned_data.get("recipients", ""))
         return cleaned_data
+
+    def clean_base_url_for(self, channel, base_url):
+        if not base_url:
+            if channel.needs_base_url:
+                self.add_error("base_url", _("Dieses Netzwerk braucht eine Adresse."))
+            return
+        scheme = base_url.split(":", 1)[0].lower()
+        if scheme not in channel.base_url_schemes:
+            self.add_error(
+                "base_url",
+                _("Die Adresse muss mit %(schemes)s beginnen.")
+                % {"schemes": " oder ".join(f"{allowed}://" for allowed in channel.base_url_schemes)},
+            )
+
+    def clean_recipients_for(self, channel, recipients):
+        lines = [line.strip() for line in recipients.splitlines() if line.strip()]
+        if not channel.needs_recipients:
+            if lines:
+                self.add_error("recipients", _("Nur Verteiler haben Empfängerinnen und Empfänger."))
+            return
+        if not lines:
+            self.add_error("recipients", _("Ein Verteiler braucht mindestens eine E-Mail-Adresse."))
+        for number, line in enumerate(lines, start=1):
+            try:
+                validate_email(line)
+            except ValidationError:
+                self.add_error(
+                    "recipients",
+                    _("Zeile %(number)d ist keine gültige E-Mail-Adresse: %(line)s")
+                    % {"number": number, "line": line},
+                )
 
     def save(self, commit=True):
         token = self.cleaned_data.get("access_token")

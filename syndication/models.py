@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
@@ -25,11 +26,22 @@ class ChannelAccount(models.Model):
         _("Netzwerk"), max_length=20, choices=[(key, label) for key, (label, _path) in NETWORKS.items()]
     )
     name = models.CharField(_("Name"), max_length=100)
-    base_url = models.URLField(
+    base_url = models.CharField(
         _("API-Adresse"),
-        help_text=_("Zum Beispiel https://social.musterstadt.de oder https://api.twitter.com"),
+        max_length=200,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https", "smtp", "smtps"])],
+        help_text=_(
+            "Zum Beispiel https://social.musterstadt.de oder https://api.twitter.com; "
+            "für Verteiler der Mailserver, etwa smtp://mail.musterstadt.de:587"
+        ),
     )
     encrypted_credentials = models.TextField(editable=False, blank=True)
+    recipients = models.TextField(
+        _("Empfängerinnen und Empfänger"),
+        blank=True,
+        help_text=_("Nur für Verteiler: eine E-Mail-Adresse je Zeile."),
+    )
     # Until then the network's rate limit (Retry-After, reset header) holds every copy back.
     paused_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Where the last import of citizens' replies stopped (the network module's own cursor).
@@ -68,6 +80,7 @@ class ChannelAccount(models.Model):
         FieldPanel("network"),
         FieldPanel("name"),
         FieldPanel("base_url"),
+        FieldPanel("recipients"),
         FieldPanel("enabled"),
         FieldPanel("sections"),
         FieldPanel("tags"),
@@ -93,6 +106,9 @@ class ChannelAccount(models.Model):
     def channel(self, timeout=None):
         kwargs = {"timeout": timeout} if timeout else {"timeout": settings.SYNDICATION_TIMEOUT}
         return channel_class(self.network)(self.base_url, self.credentials, **kwargs)
+
+    def recipient_list(self):
+        return [line.strip() for line in self.recipients.splitlines() if line.strip()]
 
     def tag_list(self):
         return {tag.strip().lower() for tag in self.tags.split(",") if tag.strip()}

@@ -9,6 +9,10 @@ from django.utils.translation import gettext_lazy as _
 NETWORKS = {
     "mastodon": (_("Mastodon"), "syndication.channels.mastodon.MastodonChannel"),
     "x": (_("X (Twitter)"), "syndication.channels.x.XChannel"),
+    "press": (_("Presseverteiler"), "syndication.channels.maillist.PressListChannel"),
+    "maillist": (_("E-Mail-Verteiler"), "syndication.channels.maillist.MailListChannel"),
+    "newsletter": (_("Newsletter"), "syndication.channels.newsletter.NewsletterChannel"),
+    "webpush": (_("Web-Push"), "syndication.channels.webpush.WebPushChannel"),
 }
 
 

@@ -180,6 +180,12 @@ class Channel(ABC):
 
     network = ""
     capabilities = Capabilities(can_edit=False, can_delete=False)
+    # What an account of this network must be given in the admin.
+    needs_base_url = True
+    needs_token = True
+    needs_recipients = False
+    # Address schemes the account's base URL may use (a mail list: smtp://host:port).
+    base_url_schemes = ("http", "https")
 
     def __init__(self, base_url, credentials, *, timeout=10.0):
         self.base_url = base_url.rstrip("/")
