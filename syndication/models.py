@@ -105,7 +105,10 @@ class ChannelAccount(models.Model):
 
     def channel(self, timeout=None):
         kwargs = {"timeout": timeout} if timeout else {"timeout": settings.SYNDICATION_TIMEOUT}
-        return channel_class(self.network)(self.base_url, self.credentials, **kwargs)
+        network_class = channel_class(self.network)
+        if network_class.needs_recipients:
+            kwargs["recipients"] = self.recipient_list()
+        return network_class(self.base_url, self.credentials, **kwargs)
 
     def recipient_list(self):
         return [line.strip() for line in self.recipients.splitlines() if line.strip()]

@@ -187,10 +187,12 @@ class Channel(ABC):
     # Address schemes the account's base URL may use (a mail list: smtp://host:port).
     base_url_schemes = ("http", "https")
 
-    def __init__(self, base_url, credentials, *, timeout=10.0):
+    def __init__(self, base_url, credentials, *, timeout=10.0, recipients=()):
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.timeout = timeout
+        # The account's addresses, for networks that need_recipients (mail lists).
+        self.recipients = tuple(recipients)
 
     @abstractmethod
     def limits(self):
