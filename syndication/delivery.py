@@ -144,7 +144,7 @@ def deliver(delivery_id):
             post = channel.update(delivery.remote_id, delivery.text, publication=publication)
         else:
             # RETRACT, or the first half of REPOST.
-            channel.retract(delivery.remote_id)
+            channel.retract(delivery.remote_id, publication=publication)
             post = None
     except TransientError as error:
         return finish(

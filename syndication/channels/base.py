@@ -211,8 +211,12 @@ class Channel(ABC):
         """Change the copy's text; only where capabilities.can_edit."""
 
     @abstractmethod
-    def retract(self, remote_id):
-        """Delete the copy; a copy that is already gone counts as deleted."""
+    def retract(self, remote_id, *, publication=None):
+        """Delete the copy; a copy that is already gone counts as deleted.
+
+        `publication` is given where capabilities.carries_page: a mail list names the
+        withdrawn page in its notice.
+        """
 
     @abstractmethod
     def find_post(self, text, *, idempotency_key):

@@ -124,7 +124,7 @@ class MastodonChannel(Channel):
             self._client.status_update(remote_id, status=text)
         return _remote_post(self._last_response.json())
 
-    def retract(self, remote_id):
+    def retract(self, remote_id, *, publication=None):
         try:
             with self._translated_errors(sent=True):
                 self._client.status_delete(remote_id)

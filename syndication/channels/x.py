@@ -146,7 +146,7 @@ class XChannel(Channel):
             edited = self.client.request("POST", "/2/tweets", json=edit, user_auth=False).json()
         return self._remote_post(edited["data"])
 
-    def retract(self, remote_id):
+    def retract(self, remote_id, *, publication=None):
         with x_errors():
             try:
                 self.client.delete_tweet(remote_id, user_auth=False)
