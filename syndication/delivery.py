@@ -241,7 +241,7 @@ def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=Non
 
 
 def record_success(delivery, post, now):
-    delivery.last_error = ""
+    delivery.last_error = post.notice if post is not None else ""
     delivery.next_attempt_at = None
     if delivery.action == Delivery.Action.REPOST:
         # The old copy is gone; the new one goes out as a fresh create, right away.

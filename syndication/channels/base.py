@@ -89,6 +89,9 @@ class RemotePost:
     remote_id: str
     url: str
     raw: dict = field(default_factory=dict, compare=False)
+    # What went only partly right, in the network's words (recipients a mail server
+    # refused); shown with the copy.
+    notice: str = ""
 
 
 @dataclass(frozen=True)
