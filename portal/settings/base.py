@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "search",
     "syndication",
     "audit",
+    "newsletter",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "taggit",
     "django_filters",
     "csp",
+    # Only for its system check of the cache the rate limits count in.
+    "django_ratelimit",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -144,6 +147,19 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# One cache for every process on the host (web workers, Celery), so that the rate
+# limits of the public forms count each client once, not once per process. The file
+# cache increments without a lock, so a burst of parallel requests may pass a limit by
+# one or two: good enough for throttling sign-ups. django-ratelimit's checks say so
+# (E003) and that it does not list this backend (W001).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+    }
+}
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # Mail: SMTP as configured in the environment; dev and test override the backend.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

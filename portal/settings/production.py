@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CREDENTIAL_KEYS, MIDDLEWARE, STORAGES, env_bool
+from .base import CREDENTIAL_KEYS, MIDDLEWARE, SILENCED_SYSTEM_CHECKS, STORAGES, env_bool
 
 DEBUG = False
 
@@ -38,4 +38,4 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 # Wagtail's live preview shows the page in a frame of the admin, on the same origin.
 X_FRAME_OPTIONS = "SAMEORIGIN"
-SILENCED_SYSTEM_CHECKS = ["security.W019"]
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W019"]

@@ -47,6 +47,9 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
+# Each test run starts with empty rate limits; nothing is kept between runs.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # The worker tests wait for the beat; production's intervals would make them slow.
 CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,
