@@ -26,6 +26,8 @@ class Request:
     json: object = None
     # False when a body was sent but is not JSON, so a stand-in can answer as its network does.
     json_ok: bool = True
+    # The body as sent, for stand-ins whose network takes more than JSON (an encrypted push message).
+    body: bytes = b""
 
 
 @dataclass
@@ -219,6 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             json=payload,
             json_ok=json_ok,
+            body=raw,
         )
 
     def _control(self, request):

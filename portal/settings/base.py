@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "search",
     "syndication",
     "audit",
+    "push",
     "newsletter",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -239,6 +240,13 @@ SYNDICATION_REQUEUE_AFTER = 120
 REPLY_IMPORT_RETRY_DELAY = 30
 # Imported comments are deleted this many days after they were written (GDPR).
 COMMENT_RETENTION_DAYS = int(os.environ.get("COMMENT_RETENTION_DAYS", "180"))
+
+# Web Push: the contact the push services see in the portal's VAPID token. The
+# signing key (VAPID_PRIVATE_KEY) is a secret: dev.py and test.py hold throwaway ones.
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT") or f"mailto:{DEFAULT_FROM_EMAIL}"
+# Subscriptions whose push service is plain http on this machine (the local stand-in);
+# DEBUG allows them too.
+PUSH_ALLOW_INSECURE_ENDPOINTS = False
 
 # Wagtail's own background work (reference index, file deletion) runs on the
 # Celery worker through a small django-tasks backend.

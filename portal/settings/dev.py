@@ -7,6 +7,7 @@ DEBUG = True
 SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 AUDIT_LOG_KEY = "dev-only-insecure-audit-key-do-not-use-in-production"  # noqa: S105
 CREDENTIAL_KEYS = ["ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk="]  # noqa: S105 -- throwaway
+VAPID_PRIVATE_KEY = "m531RT4_AeqRcPj6GF2LrAOazoOvZiWowzXzjsNp0Es"  # noqa: S105 -- throwaway
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Mail (workflow notifications and later the newsletter) lands as files in var/mail/.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -20,6 +20,12 @@ AUDIT_LOG_KEY = os.environ.get("AUDIT_LOG_KEY", "")
 if not AUDIT_LOG_KEY:
     raise ImproperlyConfigured("AUDIT_LOG_KEY must be set in the environment in production.")
 
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+if not VAPID_PRIVATE_KEY:
+    raise ImproperlyConfigured(
+        "VAPID_PRIVATE_KEY must be set in the environment in production (the Web Push signing key)."
+    )
+
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 # WhiteNoise serves the collected static files right after the security middleware.

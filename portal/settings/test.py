@@ -9,6 +9,9 @@ DEBUG = False
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
 AUDIT_LOG_KEY = "test-only-insecure-audit-key"  # noqa: S105
 CREDENTIAL_KEYS = ["dGVzdC1vbmx5LWluc2VjdXJlLWNyZWRlbnRpYWwtayE="]  # noqa: S105
+VAPID_PRIVATE_KEY = "-gMuwR1cA3JMGa20iQ-2EdTFulcCas-FFjEWpszcxmc"  # noqa: S105
+# The tests' push service is the stand-in on 127.0.0.1, over plain http.
+PUSH_ALLOW_INSECURE_ENDPOINTS = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A worker started by a mail test is pointed at that test's SMTP server.

@@ -35,6 +35,7 @@ def test_production_settings_pass_the_deployment_checklist():
         SECRET_KEY="x7!kq2-" + "a9Zr4" * 12,
         AUDIT_LOG_KEY="k3y-" + "Qw9" * 12,
         CREDENTIAL_KEYS="ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk=",
+        VAPID_PRIVATE_KEY="JizrC930LInDykx4vlcsSmRKnuMxCvNCdjKF5HGE9Is",
         ALLOWED_HOSTS="portal.musterstadt.example",
     )
     assert result.returncode == 0, result.stdout + result.stderr

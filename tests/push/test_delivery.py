@@ -1,0 +1,155 @@
+"""A released article reaches the browsers of its section through the push service, once each."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from push.models import PushSend, PushSubscription
+from syndication.delivery import deliver
+from syndication.models import Delivery, DeliveryAttempt
+from tests.syndication.fanout import delivery_of, release
+
+TEXT = "Am Samstag öffnen alle Museen bis Mitternacht – ein Ticket für 30 Stationen."
+
+
+def last_response(delivery):
+    return delivery.attempts.order_by("-pk").first().response
+
+
+def test_a_released_article_reaches_its_sections_subscriber_encrypted_and_signed(
+    portal, push_service, browser_at, subscribe, push_account
+):
+    browser = browser_at()
+    assert subscribe(browser, portal["culture"]).status_code == 200
+
+    article = release(portal["museum"], [push_account], text=TEXT)
+    assert deliver(delivery_of(article, push_account).pk) == Delivery.State.POSTED
+
+    [message] = browser.messages()
+    assert message.headers["content-encoding"] == "aes128gcm"
+    assert message.headers["ttl"] == "86400"
+    assert message.headers["urgency"] == "normal"
+    assert message.headers["topic"] == f"seite-{article.pk}"
+    # The stand-in checked the VAPID token's signature; these are its claims.
+    assert message.claims["aud"] == push_service.url
+    assert message.claims["sub"] == settings.VAPID_SUBJECT
+    assert browser.notifications() == [
+        {"title": article.title, "body": TEXT, "url": article.get_full_url(), "tag": f"seite-{article.pk}"}
+    ]
+    delivery = delivery_of(article, push_account)
+    assert delivery.remote_id == f"push-{article.pk}"
+    assert delivery.remote_url == article.get_full_url()
+    assert last_response(delivery) == {"sent": 1, "removed": 0, "failed": 0, "unknown": 0, "remaining": 0}
+
+
+def test_a_subscriber_of_another_section_gets_nothing(portal, browser_at, subscribe, push_account):
+    culture_fan, traffic_fan = browser_at(), browser_at()
+    subscribe(culture_fan, portal["culture"])
+    subscribe(traffic_fan, portal["traffic"])
+
+    article = release(portal["road"], [push_account], text="Die Lindenallee ist ab Montag gesperrt.")
+    deliver(delivery_of(article, push_account).pk)
+
+    assert [n["title"] for n in traffic_fan.notifications()] == ["Vollsperrung der Lindenallee"]
+    assert culture_fan.messages() == []
+
+
+def test_expired_and_unknown_subscriptions_are_removed(
+    portal, push_service, browser_at, subscribe, push_account
+):
+    expired, unknown, reader = browser_at(), browser_at(), browser_at()
+    # An address the push service never issued (or has forgotten): it answers 404.
+    unknown.endpoint = f"{push_service.url}/push/nie-vergeben"
+    for browser in (expired, unknown, reader):
+        subscribe(browser, portal["culture"])
+    # The browser unsubscribed at its push service without telling the portal: 410.
+    push_service.app.expire(expired.id)
+
+    article = release(portal["museum"], [push_account], text=TEXT)
+    assert deliver(delivery_of(article, push_account).pk) == Delivery.State.POSTED
+
+    assert len(reader.notifications()) == 1
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [reader.endpoint]
+    assert last_response(delivery_of(article, push_account))["removed"] == 2
+
+
+def test_a_throttled_push_waits_as_asked_and_the_next_attempt_reaches_only_the_rest(
+    portal, push_service, browser_at, subscribe, push_account
+):
+    first, second = browser_at(), browser_at()
+    subscribe(first, portal["culture"])
+    subscribe(second, portal["culture"])
+    push_service.faults.throttle("POST", f"/push/{second.id}", retry_after=120)
+
+    article = release(portal["museum"], [push_account], text=TEXT)
+    delivery = delivery_of(article, push_account)
+    before = timezone.now()
+    assert deliver(delivery.pk) == Delivery.State.PENDING
+
+    delivery.refresh_from_db()
+    assert len(first.messages()) == 1 and second.messages() == []
+    assert delivery.next_attempt_at >= before + timedelta(seconds=120)
+    assert delivery.account.paused_until >= before + timedelta(seconds=120)
+    assert last_response(delivery)["remaining"] == 1
+    assert deliver(delivery.pk) is None, "not due before Retry-After has passed"
+
+    # Two minutes later.
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    push_account.__class__.objects.filter(pk=push_account.pk).update(paused_until=None)
+    assert deliver(delivery.pk) == Delivery.State.POSTED
+
+    assert len(first.messages()) == 1, "never twice to the first"
+    assert [n["url"] for n in second.notifications()] == [article.get_full_url()]
+    assert last_response(delivery_of(article, push_account))["sent"] == 1
+
+
+def test_a_retry_after_the_page_went_out_sends_nothing_again(portal, browser_at, subscribe, push_account):
+    browser = browser_at()
+    subscribe(browser, portal["culture"])
+    article = release(portal["museum"], [push_account], text=TEXT)
+    delivery = delivery_of(article, push_account)
+    deliver(delivery.pk)
+
+    # As if the worker had died before recording success: delivery sends once more.
+    Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.PENDING)
+    assert deliver(delivery.pk) == Delivery.State.POSTED
+
+    assert len(browser.messages()) == 1
+    assert PushSend.objects.get().outcome == PushSend.Outcome.SENT
+
+
+def test_push_services_refusing_the_portals_key_fail_the_delivery_with_their_reason(
+    portal, browser_at, subscribe, push_account
+):
+    # Subscribed with another server's applicationServerKey: the push service answers 403.
+    other_key = browser_at().subscription()["keys"]["p256dh"]
+    browser = browser_at(server_key=other_key)
+    subscribe(browser, portal["culture"])
+
+    article = release(portal["museum"], [push_account], text=TEXT)
+    assert deliver(delivery_of(article, push_account).pk) == Delivery.State.FAILED
+
+    delivery = delivery_of(article, push_account)
+    assert "403" in delivery.last_error and "VAPID key" in delivery.last_error
+    assert delivery.attempts.get().outcome == DeliveryAttempt.Outcome.PERMANENT
+    assert browser.messages() == []
+
+
+@pytest.mark.parametrize("status", [400, 413])
+def test_a_refused_message_is_counted_and_the_others_still_go_out(
+    portal, push_service, browser_at, subscribe, push_account, status
+):
+    refused, reader = browser_at(), browser_at()
+    subscribe(refused, portal["culture"])
+    subscribe(reader, portal["culture"])
+    push_service.faults.error("POST", f"/push/{refused.id}", status)
+
+    article = release(portal["museum"], [push_account], text=TEXT)
+    assert deliver(delivery_of(article, push_account).pk) == Delivery.State.POSTED
+
+    delivery = delivery_of(article, push_account)
+    assert len(reader.messages()) == 1 and refused.messages() == []
+    assert last_response(delivery)["failed"] == 1
+    assert "1 Abonnement(s) abgelehnt" in delivery.last_error
