@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("dokumente/", include(wagtaildocs_urls)),
     path("suche/", search_views.search, name="search"),
+    path("newsletter/", include("newsletter.urls")),
     path("", include("push.urls")),
 ]
 

@@ -225,6 +225,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "syndication.purge_expired_comments",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Newsletter digests (CELERY_TIMEZONE: Europe/Berlin), and sign-ups never confirmed.
+    "newsletter-daily-digest": {
+        "task": "newsletter.digests",
+        "schedule": crontab(hour=6, minute=30),
+        "args": ("taeglich",),
+    },
+    "newsletter-weekly-digest": {
+        "task": "newsletter.digests",
+        "schedule": crontab(hour=6, minute=30, day_of_week="monday"),
+        "args": ("woechentlich",),
+    },
+    "newsletter-purge-unconfirmed": {
+        "task": "newsletter.purge_unconfirmed",
+        "schedule": crontab(hour=3, minute=45),
+    },
 }
 
 # Syndication: seconds a network call may take before its outcome counts as unknown.
