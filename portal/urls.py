@@ -5,6 +5,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from feeds.api import api_router
 from search import views as search_views
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("dokumente/", include(wagtaildocs_urls)),
     path("suche/", search_views.search, name="search"),
+    path("feeds/", include("feeds.urls")),
+    path("api/v2/", api_router.urls),
     path("newsletter/", include("newsletter.urls")),
     path("", include("push.urls")),
 ]

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "search",
     "syndication",
     "audit",
+    "feeds",
     "push",
     "newsletter",
     "wagtail.contrib.forms",
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "wagtail.documents",
     "wagtail.images",
     "wagtail.search",
+    "wagtail.api.v2",
     "wagtail.admin",
     "wagtail",
     # After wagtail.admin: its ready() replaces one of Wagtail's workflow mail receivers.
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "django_filters",
+    "rest_framework",
     "csp",
     # Only for its system check of the cache the rate limits count in.
     "django_ratelimit",
