@@ -50,8 +50,8 @@ def confirmation_link(smtp, address):
 
 
 def unsubscribe_url(message):
-    """The address in the List-Unsubscribe header, without its angle brackets."""
-    return re.fullmatch(r"<(https?://[^>]+)>", str(message["List-Unsubscribe"])).group(1)
+    """The address in the List-Unsubscribe header (folded if long), without its angle brackets."""
+    return re.fullmatch(r"<(https?://[^>]+)>", str(message["List-Unsubscribe"]).strip()).group(1)
 
 
 class FailingHandler(RecordingHandler):
