@@ -1,0 +1,282 @@
+"""A local stand-in for a mail server: SMTP on aiosmtpd that keeps what it accepts and plays faults.
+
+Accepted messages are kept in memory and, with `--maildir`, written there as .eml
+files. Faults: a reply to MAIL, RCPT or DATA for the next messages, recipients
+refused, the connection dropped after the message was taken (kept, never
+answered), latency. Run it with `python -m sandbox.smtp --port 8625 --maildir
+var/mailbox`; tests use `start_in_thread()`.
+"""
+
+import argparse
+import asyncio
+import email
+import email.policy
+import itertools
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+COMMANDS = ("MAIL", "RCPT", "DATA")
+KINDS = ("reply", "drop", "latency")
+REFUSED = "550 5.1.1 Mailbox unavailable"
+
+
+@dataclass
+class MailFault:
+    """What the server does instead of (or around) answering, for the next `times` messages.
+
+    A message is one transaction, from MAIL to the end of DATA.
+
+    reply:   answer `command` with `reply`, e.g. "451 4.3.0 Try again later"; at RCPT
+             every recipient of the message gets it.
+    drop:    take the message after DATA and keep it, then hold the connection
+             `seconds` and close it without an answer.
+    latency: wait `seconds` before answering `command`.
+    """
+
+    kind: str
+    command: str = "DATA"
+    reply: str = ""
+    times: int = 1
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+        if self.command not in COMMANDS:
+            raise ValueError(f"unknown command {self.command!r}; one of {', '.join(COMMANDS)}")
+        if self.kind == "reply" and self.reply[:1] not in {"4", "5"}:
+            raise ValueError("a reply fault needs a 4xx or 5xx reply")
+        if self.times < 1:
+            raise ValueError("times must be at least 1")
+
+
+class MailFaultPlan:
+    """Faults waiting for their messages, and recipients the server refuses; thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults = []
+        self._refused = {}
+
+    def add(self, fault):
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def reply(self, command, reply, *, times=1):
+        return self.add(MailFault("reply", command, reply=reply, times=times))
+
+    def drop_after_data(self, *, seconds=0.0, times=1):
+        return self.add(MailFault("drop", "DATA", seconds=seconds, times=times))
+
+    def latency(self, command, seconds, *, times=1):
+        return self.add(MailFault("latency", command, seconds=seconds, times=times))
+
+    def refuse(self, address, reply=REFUSED):
+        """Refuse this recipient at RCPT, in every message until cleared."""
+        with self._lock:
+            self._refused[address.lower()] = reply
+
+    def for_message(self):
+        """The faults a new message meets; each uses up one of its times."""
+        with self._lock:
+            taken = list(self._faults)
+            for fault in taken:
+                fault.times -= 1
+            self._faults = [fault for fault in self._faults if fault.times > 0]
+        return taken
+
+    def refusal(self, address):
+        with self._lock:
+            return self._refused.get(address.lower())
+
+    def clear(self):
+        with self._lock:
+            self._faults.clear()
+            self._refused.clear()
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message the server accepted: the envelope and the message as a reader's client parses it."""
+
+    number: int
+    mail_from: str
+    recipients: tuple
+    content: bytes
+    login: str = ""
+
+    @property
+    def message(self):
+        return email.message_from_bytes(self.content, policy=email.policy.default)
+
+
+class MailStandIn:
+    """The server's state: what it accepted, its fault plan and, optionally, the logins it accepts."""
+
+    def __init__(self, *, maildir=None, logins=None, verbose=False):
+        self.faults = MailFaultPlan()
+        self.maildir = Path(maildir) if maildir else None
+        # user → password; when given, a client must log in before MAIL.
+        self.logins = dict(logins or {})
+        self.verbose = verbose
+        self._lock = threading.Lock()
+        self._messages = []
+        self._numbers = itertools.count(1)
+
+    def messages(self):
+        with self._lock:
+            return list(self._messages)
+
+    def reset(self):
+        self.faults.clear()
+        with self._lock:
+            self._messages.clear()
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            user, password = auth_data.login.decode(), auth_data.password.decode()
+            if user in self.logins and self.logins[user] == password:
+                return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=False, handled=False)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        envelope.faults = self.faults.for_message()
+        reply = await self._play(envelope, "MAIL")
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = await self._play(envelope, "RCPT") or self.faults.refusal(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await self._play(envelope, "DATA")
+        if reply:
+            return reply
+        received = self._keep(envelope, session)
+        drop = next((fault for fault in envelope.faults if fault.kind == "drop"), None)
+        if drop is not None:
+            await asyncio.sleep(drop.seconds)
+            server.transport.close()
+            # Closing the connection cancels this session; the client never hears a reply.
+            await asyncio.Event().wait()
+        return f"250 2.0.0 Ok: queued as {received.number}"
+
+    async def _play(self, envelope, command):
+        """Wait or answer as the message's faults say; None to go on normally."""
+        for fault in getattr(envelope, "faults", ()):
+            if fault.command != command:
+                continue
+            if fault.kind == "latency":
+                await asyncio.sleep(fault.seconds)
+            elif fault.kind == "reply":
+                return fault.reply
+        return None
+
+    def _keep(self, envelope, session):
+        received = Received(
+            number=next(self._numbers),
+            mail_from=envelope.mail_from,
+            recipients=tuple(envelope.rcpt_tos),
+            content=envelope.original_content or envelope.content,
+            login=session.auth_data if isinstance(session.auth_data, str) else "",
+        )
+        with self._lock:
+            self._messages.append(received)
+        if self.maildir is not None:
+            self._write(received)
+        if self.verbose:
+            print(
+                f"#{received.number} von {received.mail_from} an {len(received.recipients)} "
+                f"Empfänger: {received.message['Subject']}",
+                flush=True,
+            )
+        return received
+
+    def _write(self, received):
+        """The message as a .eml file, headed by its envelope as a delivering server notes it."""
+        self.maildir.mkdir(parents=True, exist_ok=True)
+        envelope = (
+            f"Return-Path: <{received.mail_from}>\r\nX-Original-To: {', '.join(received.recipients)}\r\n"
+        )
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{received.number:04d}.eml"
+        (self.maildir / name).write_bytes(envelope.encode() + received.content)
+
+
+class RunningMailServer:
+    """The stand-in served from a background thread: its address, what it accepted, its faults."""
+
+    def __init__(self, app, *, host, port):
+        self.app = app
+        self.faults = app.faults
+        self.host, self.port = host, port or free_port(host)
+        self.url = f"smtp://{self.host}:{self.port}"
+        options = {}
+        if app.logins:
+            options = {"authenticator": app.authenticate, "auth_required": True, "auth_require_tls": False}
+        self._controller = Controller(app, hostname=self.host, port=self.port, **options)
+        self._controller.start()
+
+    def messages(self):
+        return self.app.messages()
+
+    def reset(self):
+        self.app.reset()
+
+    def stop(self):
+        self.app.faults.clear()
+        self._controller.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def free_port(host):
+    # aiosmtpd's controller checks that it serves by connecting to its port, so port 0 will not do.
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def start_in_thread(*, host="127.0.0.1", port=0, maildir=None, logins=None):
+    """A mail stand-in on a free port (or `port`): `.url`, `.messages()`, `.faults`, `.stop()`."""
+    return RunningMailServer(MailStandIn(maildir=maildir, logins=logins), host=host, port=port)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8625)
+    parser.add_argument("--maildir", help="also write each accepted message there as an .eml file")
+    args = parser.parse_args(argv)
+    app = MailStandIn(maildir=args.maildir, verbose=True)
+    server = RunningMailServer(app, host=args.host, port=args.port)
+    kept = f", Nachrichten in {args.maildir}/" if args.maildir else ""
+    print(f"Mail stand-in on smtp://{args.host}:{args.port}{kept}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
