@@ -201,8 +201,8 @@ class MailStandIn:
             self._write(received)
         if self.verbose:
             print(
-                f"#{received.number} von {received.mail_from} an {len(received.recipients)} "
-                f"Empfänger: {received.message['Subject']}",
+                f"#{received.number} from {received.mail_from} to {len(received.recipients)} "
+                f"recipient(s): {received.message['Subject']}",
                 flush=True,
             )
         return received
@@ -268,7 +268,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     app = MailStandIn(maildir=args.maildir, verbose=True)
     server = RunningMailServer(app, host=args.host, port=args.port)
-    kept = f", Nachrichten in {args.maildir}/" if args.maildir else ""
+    kept = f" (messages also in {args.maildir}/)" if args.maildir else ""
     print(f"Mail stand-in on smtp://{args.host}:{args.port}{kept}", flush=True)
     try:
         threading.Event().wait()
