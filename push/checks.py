@@ -3,21 +3,26 @@
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from py_vapid import VapidException
 
-from .vapid import private_key
+from .vapid import signer
 
 
 @checks.register(checks.Tags.security)
 def check_vapid(app_configs, **kwargs):
-    errors = []
     try:
-        private_key()
+        key = signer()
     except ImproperlyConfigured as error:
-        errors.append(checks.Error(str(error), id="push.E001"))
-    if not settings.VAPID_SUBJECT.startswith(("mailto:", "https:")):
-        errors.append(
+        return [checks.Error(str(error), id="push.E001")]
+    try:
+        # py_vapid refuses, at the first push, a subject it does not take for a contact.
+        key.sign({"sub": settings.VAPID_SUBJECT, "aud": "https://push.example"})
+    except VapidException as error:
+        return [
             checks.Error(
-                "VAPID_SUBJECT must be a mailto: or https: contact for the push services.", id="push.E002"
+                f"VAPID_SUBJECT {settings.VAPID_SUBJECT!r} is no contact for the push services: {error}",
+                hint="mailto:webteam@example.de or https://example.de (no path)",
+                id="push.E002",
             )
-        )
-    return errors
+        ]
+    return []

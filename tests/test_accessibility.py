@@ -19,6 +19,7 @@ CITIZEN_PAGES = {
     "search with hits": lambda portal: "/suche/?q=Museumsnacht",
     "search without hits": lambda portal: "/suche/?q=Quadratwurzel",
     "empty search": lambda portal: "/suche/",
+    "push notifications": lambda portal: "/benachrichtigungen/",
     "404": lambda portal: "/gibt-es-nicht/",
 }
 

@@ -54,6 +54,17 @@
     }
   }
 
+  // The browser's own errors are English and technical; say what they mean.
+  const BROWSER_REASONS = {
+    NotAllowedError: "Ihr Browser hat das Abonnieren nicht erlaubt.",
+    AbortError: "Der Push-Dienst Ihres Browsers ist nicht erreichbar.",
+    InvalidStateError: "Der Dienst für Benachrichtigungen ist in diesem Browser nicht bereit.",
+  };
+
+  function reason(error) {
+    return BROWSER_REASONS[error.name] || error.message;
+  }
+
   async function send(url, body) {
     const response = await fetch(url, {
       method: "POST",
@@ -120,7 +131,7 @@
       showState(subscription);
       say(answer.message);
     } catch (error) {
-      say("Das Einschalten hat nicht geklappt: " + error.message);
+      say("Das Einschalten hat nicht geklappt. " + reason(error));
     }
   });
 
@@ -140,7 +151,7 @@
       showChosen([]);
       showState(null);
     } catch (error) {
-      say("Das Ausschalten hat nicht geklappt: " + error.message);
+      say("Das Ausschalten hat nicht geklappt. " + reason(error));
     }
   });
 })();
