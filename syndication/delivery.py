@@ -166,6 +166,9 @@ def publication_for(channel, delivery):
 
 def resolve_unknown(delivery, attempt, channel, error):
     """The network may have the post. Find out before anything is sent again."""
+    if delivery.action != Delivery.Action.PUBLISH and not channel.capabilities.changes_idempotent:
+        # A correction or withdrawal notice may be out already; a person decides, not a retry.
+        return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, attention=True)
     if delivery.action != Delivery.Action.PUBLISH or channel.capabilities.idempotency_key:
         # Updates and deletions are idempotent; so is a create with the same key.
         return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, retry_after=0)

@@ -31,6 +31,9 @@ class Capabilities:
     # The channel carries the page itself, not only the excerpt (press mail, newsletter, push):
     # publish and update then receive a Publication.
     carries_page: bool = False
+    # Sending an update or a deletion twice does no harm (an edit, a DELETE). Where it
+    # sends a notice (a mail list's correction), a repeat reaches the readers twice.
+    changes_idempotent: bool = True
 
 
 @dataclass(frozen=True)

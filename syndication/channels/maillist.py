@@ -95,7 +95,7 @@ class MailListChannel(Channel):
     network = "maillist"
     list_name = _("E-Mail-Verteiler")
     template = "maillist"
-    capabilities = Capabilities(can_edit=True, can_delete=True, carries_page=True)
+    capabilities = Capabilities(can_edit=True, can_delete=True, carries_page=True, changes_idempotent=False)
     needs_token = False
     needs_recipients = True
     base_url_schemes = ("smtp", "smtps")

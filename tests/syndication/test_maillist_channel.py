@@ -322,3 +322,24 @@ def test_a_release_reaches_the_list_through_the_worker(celery_worker, portal, ma
     received = only_message(mailbox)
     assert received.message["Subject"] == "Vollsperrung der Lindenallee"
     assert sorted(received.recipients) == sorted(READERS)
+
+
+@pytest.mark.parametrize("change", ["correction", "withdrawal"])
+def test_a_notice_lost_after_the_message_needs_a_person_and_is_never_sent_twice(
+    portal, press, mailbox, change
+):
+    road = portal["road"]
+    first = released(road, press)
+    mailbox.faults.drop_after_data()
+
+    if change == "correction":
+        republish_with(road, "Korrigiert: Die Sperrung beginnt erst am Dienstag.")
+    else:
+        road.unpublish()
+    assert deliver(first.pk) == Delivery.State.NEEDS_ATTENTION
+
+    assert len(mailbox.messages()) == 2
+    due_now(first)
+    assert deliver(first.pk) is None
+    assert len(mailbox.messages()) == 2
+    assert "unbekannt" in delivery_of(road, press).last_error
