@@ -13,6 +13,8 @@ from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, Stan
 from sandbox import mastodon as mastodon_sandbox
 from sandbox import x_api as x_sandbox
 from syndication.channels.mastodon import DEFAULT_MAX_CHARACTERS
+from syndication.channels.newsletter import MAX_LENGTH as NEWSLETTER_MAX_LENGTH
+from syndication.channels.webpush import WebPushChannel
 from syndication.channels.x import XChannel
 from syndication.models import ChannelAccount, Delivery
 
@@ -86,14 +88,17 @@ def test_demo_shows_progress_and_the_logins(demo):
 
 def test_demo_has_the_citys_accounts_on_the_local_stand_ins(demo):
     accounts = {account.network: account for account in ChannelAccount.objects.all()}
-    assert set(accounts) == {"mastodon", "x"}
+    assert set(accounts) == {"mastodon", "x", "newsletter", "webpush"}
     assert accounts["mastodon"].base_url == "http://127.0.0.1:8602"
     assert accounts["mastodon"].credentials == {"access_token": mastodon_sandbox.DEFAULT_TOKEN}
     assert accounts["x"].base_url == "http://127.0.0.1:8601"
     assert accounts["x"].credentials == {"access_token": x_sandbox.DEFAULT_TOKEN}
     editors = get_user_model().objects.filter(username__startswith="redaktion-")
     for account in accounts.values():
-        assert account.name == "Stadt Musterstadt"
+        assert account.name == {
+            "newsletter": "Newsletter Musterstadt",
+            "webpush": "Push-Benachrichtigungen",
+        }.get(account.network, "Stadt Musterstadt")
         assert account.sections.count() == len(demo_content.SECTIONS)
         assert all(account.usable_by(editor) for editor in editors), account
 
@@ -103,9 +108,18 @@ def test_waiting_article_brings_one_excerpt_per_account_into_review(demo):
     assert not article.live
     submitted = article.current_workflow_task_state.revision.as_object()
     excerpts = {excerpt.account.network: excerpt for excerpt in submitted.excerpts.all()}
-    assert set(excerpts) == {"mastodon", "x"}
-    limits = {"mastodon": DEFAULT_MAX_CHARACTERS, "x": XChannel.max_length}
+    assert set(excerpts) == {"mastodon", "x", "newsletter", "webpush"}
+    limits = {
+        "mastodon": DEFAULT_MAX_CHARACTERS,
+        "x": XChannel.max_length,
+        "newsletter": NEWSLETTER_MAX_LENGTH,
+        "webpush": WebPushChannel.max_length,
+    }
     for network, excerpt in excerpts.items():
+        if network == "webpush":
+            # A push notification brings the page's title and link itself; its text is the teaser.
+            assert excerpt.text == article.teaser
+            continue
         assert article.title in excerpt.text
         assert article.teaser in excerpt.text
         assert excerpt.text.endswith(article.url)

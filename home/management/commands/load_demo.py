@@ -209,6 +209,26 @@ class Command(BaseCommand):
                 self.created += 1
                 self.stdout.write(f"  {account}: angelegt – {base_url}")
             self.accounts.append(account)
+        # The newsletter's "network" is the portal's own subscriber list: no address, no token.
+        newsletter = ChannelAccount.objects.filter(
+            network="newsletter", name="Newsletter Musterstadt"
+        ).first()
+        if newsletter is None:
+            newsletter = ChannelAccount.objects.create(network="newsletter", name="Newsletter Musterstadt")
+            newsletter.sections.set(self.sections.values())
+            newsletter.groups.set(self.editor_groups)
+            self.created += 1
+            self.stdout.write(f"  {newsletter}: angelegt")
+        self.accounts.append(newsletter)
+        # Web Push reaches the browsers subscribed on the portal: no address, no token.
+        push = ChannelAccount.objects.filter(network="webpush", name="Push-Benachrichtigungen").first()
+        if push is None:
+            push = ChannelAccount.objects.create(network="webpush", name="Push-Benachrichtigungen")
+            push.sections.set(self.sections.values())
+            push.groups.set(self.editor_groups)
+            self.created += 1
+            self.stdout.write(f"  {push}: angelegt")
+        self.accounts.append(push)
         # Citizens' replies to any section and account go to the demo's moderators.
         moderators = Group.objects.get(name="Moderation")
         if not ModerationRoute.objects.filter(group=moderators).exists():
@@ -241,7 +261,11 @@ class Command(BaseCommand):
         # The page's address on the portal `make run` serves; the site record says localhost:80.
         url = settings.WAGTAILADMIN_BASE_URL + article.url
         for account in self.accounts:
-            article.excerpts.create(account=account, text=f"{data['title']}: {data['teaser']} {url}")
+            # A push notification brings the title and the link itself; its text is the teaser.
+            text = (
+                data["teaser"] if account.network == "webpush" else f"{data['title']}: {data['teaser']} {url}"
+            )
+            article.excerpts.create(account=account, text=text)
         revision = article.save_revision(user=author, log_action=True)
         section.get_workflow().start(article, author)
         self.created += 1
