@@ -225,7 +225,7 @@ def send_digest(subscriber_id, now=None):
         "Newsletter der Stadt %(city)s: %(count)d neue Meldungen",
         len(articles),
     ) % {"city": city_name(), "count": len(articles)}
-    context = {"articles": articles, "since": previous or subscriber.confirmed_at}
+    context = {"articles": articles}
     try:
         personal_mail(subscriber, subject, "digest", context, None).send()
     except OSError:
