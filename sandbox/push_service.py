@@ -18,10 +18,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import http_ece
+import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sandbox import faults
 from sandbox.faults import Reply
@@ -116,10 +119,14 @@ def verify_vapid(authorization, origin, now=None):
 
 
 class PushServiceStandIn(faults.StandIn):
-    """Subscriptions and received messages in memory; thread-safe."""
+    """Subscriptions and received messages in memory; thread-safe.
 
-    def __init__(self):
+    `on_message` is called with each message accepted (the demo's browser shows it).
+    """
+
+    def __init__(self, on_message=None):
         self._lock = threading.Lock()
+        self.on_message = on_message
         self.reset()
 
     def reset(self):
@@ -187,6 +194,8 @@ class PushServiceStandIn(faults.StandIn):
         )
         with self._lock:
             self._messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
         return Reply(201, None, {"Location": f"/message/{message.id}", "TTL": request.headers["ttl"]})
 
     def _check(self, request, subscription):
@@ -220,17 +229,94 @@ def start_in_thread(*, port=0):
     return faults.start_in_thread(PushServiceStandIn(), port=port)
 
 
+class DemoBrowser:
+    """Plays a citizen's browser for `make run`: subscribes on the portal to every section and prints what arrives.
+
+    A real browser subscribes at its vendor's push service, which is out of reach
+    offline; this one subscribes here, as the portal's page would make it do.
+    """
+
+    def __init__(self, app, service_url, portal_url):
+        self.app = app
+        self.service_url = service_url
+        self.portal_url = portal_url.rstrip("/")
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth_secret = secrets.token_bytes(16)
+        self.id = None
+
+    def subscribe(self, attempts=60, pause=2.0):
+        """Subscribe once the portal answers (it starts beside this stand-in)."""
+        last_error = None
+        for _attempt in range(attempts):
+            try:
+                self._subscribe()
+            except (requests.RequestException, LookupError) as error:
+                last_error = error
+                time.sleep(pause)
+                continue
+            return
+        print(f"Demo browser: could not subscribe on {self.portal_url}: {last_error}", flush=True)
+
+    def _subscribe(self):
+        session = requests.Session()
+        page = session.get(f"{self.portal_url}/benachrichtigungen/", timeout=5)
+        page.raise_for_status()
+        key = re.search(r'data-application-server-key="([^"]+)"', page.text)[1]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        topics = re.findall(r'name="topics" value="(\d+)"', page.text)
+        if not topics:
+            raise LookupError("the portal offers no sections yet")
+        self.id = self.app.subscribe(key)
+        public = self.private_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        subscription = {
+            "endpoint": f"{self.service_url}/push/{self.id}",
+            "keys": {"p256dh": b64url_encode(public), "auth": b64url_encode(self.auth_secret)},
+        }
+        answer = session.post(
+            f"{self.portal_url}/benachrichtigungen/abonnieren/",
+            json={"subscription": subscription, "topics": topics},
+            headers={"X-CSRFToken": token, "Referer": page.url},
+            timeout=5,
+        )
+        answer.raise_for_status()
+        print(f"Demo browser: {answer.json()['message']}", flush=True)
+
+    def show(self, message):
+        if message.subscription != self.id:
+            return
+        notification = json.loads(
+            http_ece.decrypt(
+                message.body, private_key=self.private_key, auth_secret=self.auth_secret, version="aes128gcm"
+            )
+        )
+        print(
+            f"Demo browser shows: {notification['title']} – {notification['body']} → {notification['url']}",
+            flush=True,
+        )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8603)
+    parser.add_argument(
+        "--demo-browser",
+        metavar="PORTAL_URL",
+        help="a browser that subscribes on this portal to every section and prints its notifications",
+    )
     args = parser.parse_args(argv)
+    url = f"http://{args.host}:{args.port}"
     print(
-        f"Push service stand-in on http://{args.host}:{args.port}/ "
+        f"Push service stand-in on {url}/ "
         "(POST /_sandbox/subscriptions makes a subscription; /_sandbox/posts lists the messages)",
         flush=True,
     )
-    faults.serve(PushServiceStandIn(), host=args.host, port=args.port)
+    app = PushServiceStandIn()
+    if args.demo_browser:
+        browser = DemoBrowser(app, url, args.demo_browser)
+        app.on_message = browser.show
+        threading.Thread(target=browser.subscribe, daemon=True).start()
+    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 from pywebpush import WebPusher
 
+from push.models import PushSubscription
 from push.vapid import application_server_key, private_key, signer
+from sandbox.push_service import DemoBrowser
+from syndication.delivery import deliver
+from tests.syndication.fanout import delivery_of, release
 
 CONTACT = "mailto:webteam@musterstadt.example"
 
@@ -97,3 +101,26 @@ def test_unknown_subscriptions_are_not_found_and_expired_ones_gone(push_service,
 
     assert post(browser, vapid_headers(push_service)).status_code == 410
     assert post(unknown, vapid_headers(push_service)).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_browser_subscribes_over_http_and_shows_what_arrives(
+    portal, live_server, push_service, push_account, capsys
+):
+    browser = DemoBrowser(push_service.app, push_service.url, live_server.url)
+    push_service.app.on_message = browser.show
+    try:
+        browser.subscribe(attempts=1)
+        assert PushSubscription.objects.get().topics.count() == 2
+
+        article = release(portal["museum"], [push_account], text="Alle Museen bis Mitternacht.")
+        deliver(delivery_of(article, push_account).pk)
+    finally:
+        push_service.app.on_message = None
+
+    output = capsys.readouterr().out
+    assert "Demo browser: Benachrichtigungen eingeschaltet für: Kultur, Verkehr." in output
+    assert (
+        f"Demo browser shows: {article.title} – Alle Museen bis Mitternacht. → {article.get_full_url()}"
+        in output
+    )
