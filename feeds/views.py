@@ -60,7 +60,7 @@ def tag(request, slug, feed_format):
 
 def feed_response(request, feed, feed_format):
     state = feed_state(feed, feed_format)
-    last_modified = state.last_modified.timestamp() if state.last_modified else None
+    last_modified = int(state.last_modified.timestamp()) if state.last_modified else None
     response = get_conditional_response(request, etag=state.etag, last_modified=last_modified)
     if response is None:
         response = HttpResponse(

@@ -8,8 +8,10 @@ from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.api import APIField
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
+from wagtail.images.api.fields import ImageRenditionField
 from wagtail.models import Page
 from wagtail.search import index
 
@@ -80,6 +82,7 @@ class SectionPage(Page):
         ),
     ]
     search_fields = Page.search_fields + [index.SearchField("intro")]
+    api_fields = [APIField("intro"), APIField("responsible_name"), APIField("responsible_role")]
 
     parent_page_types = ["home.HomePage"]
     subpage_types = ["home.ArticlePage"]
@@ -174,6 +177,17 @@ class ArticlePage(DiscussionPageMixin, Page):
         index.SearchField("teaser"),
         index.SearchField("body"),
         index.FilterField("date"),
+    ]
+    api_fields = [
+        APIField("teaser"),
+        APIField("date"),
+        APIField("kind"),
+        APIField("tags"),
+        APIField("main_image"),
+        APIField("main_image_alt"),
+        # The teaser's crop, so the app needs no image processing of its own.
+        APIField("main_image_thumbnail", serializer=ImageRenditionField("fill-480x270", source="main_image")),
+        APIField("body"),
     ]
 
     parent_page_types = ["home.SectionPage"]

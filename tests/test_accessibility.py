@@ -20,6 +20,7 @@ CITIZEN_PAGES = {
     "search without hits": lambda portal: "/suche/?q=Quadratwurzel",
     "empty search": lambda portal: "/suche/",
     "push notifications": lambda portal: "/benachrichtigungen/",
+    "feeds overview": lambda portal: "/feeds/",
     "404": lambda portal: "/gibt-es-nicht/",
 }
 
