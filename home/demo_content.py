@@ -285,6 +285,30 @@ CHANNEL_ACCOUNTS = [
     ("x", "Stadt Musterstadt", "http://127.0.0.1:8601"),
 ]
 
+# The city's mail lists, sent through the mail stand-in (`make run` keeps its
+# messages in var/mailbox/), each routed to its section or, without it, to all.
+MAIL_LIST_ADDRESS = "smtp://127.0.0.1:8625"
+MAIL_LISTS = [
+    {
+        "network": "press",
+        "name": "Presseverteiler Musterstadt",
+        "section": "presse",
+        "recipients": [
+            "lokalredaktion@presse.example",
+            "nachrichten@presse.example",
+            "pressestelle@musterstadt.example",
+        ],
+    },
+    {
+        "network": "maillist",
+        "name": "Verteiler Stadtrat",
+        "section": "rathaus",
+        "recipients": ["ratsbuero@musterstadt.example", "fraktionen@musterstadt.example"],
+    },
+]
+# The press mail carries the whole release; the text beside it is the press office's cover note.
+PRESS_COVER_NOTE = "Sehr geehrte Damen und Herren, anbei unsere Mitteilung mit der Bitte um Veröffentlichung."
+
 # Written and submitted by Kultur's editor, with a text for each of the city's
 # accounts; waits for the Freigabe group, whose release sends them out.
 ARTICLE_IN_REVIEW = {

@@ -12,6 +12,7 @@ from home import demo_content
 from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
 from sandbox import mastodon as mastodon_sandbox
 from sandbox import x_api as x_sandbox
+from syndication.channels.maillist import MAX_LENGTH as MAIL_MAX_LENGTH
 from syndication.channels.mastodon import DEFAULT_MAX_CHARACTERS
 from syndication.channels.newsletter import MAX_LENGTH as NEWSLETTER_MAX_LENGTH
 from syndication.channels.webpush import WebPushChannel
@@ -88,7 +89,7 @@ def test_demo_shows_progress_and_the_logins(demo):
 
 def test_demo_has_the_citys_accounts_on_the_local_stand_ins(demo):
     accounts = {account.network: account for account in ChannelAccount.objects.all()}
-    assert set(accounts) == {"mastodon", "x", "newsletter", "webpush"}
+    assert set(accounts) == {"mastodon", "x", "newsletter", "webpush", "press", "maillist"}
     assert accounts["mastodon"].base_url == "http://127.0.0.1:8602"
     assert accounts["mastodon"].credentials == {"access_token": mastodon_sandbox.DEFAULT_TOKEN}
     assert accounts["x"].base_url == "http://127.0.0.1:8601"
@@ -98,9 +99,24 @@ def test_demo_has_the_citys_accounts_on_the_local_stand_ins(demo):
         assert account.name == {
             "newsletter": "Newsletter Musterstadt",
             "webpush": "Push-Benachrichtigungen",
+            "press": "Presseverteiler Musterstadt",
+            "maillist": "Verteiler Stadtrat",
         }.get(account.network, "Stadt Musterstadt")
-        assert account.sections.count() == len(demo_content.SECTIONS)
+        routed = 1 if account.network in {"press", "maillist"} else len(demo_content.SECTIONS)
+        assert account.sections.count() == routed, account
         assert all(account.usable_by(editor) for editor in editors), account
+
+
+def test_demo_has_the_press_and_council_lists_on_the_mail_stand_in(demo):
+    press = ChannelAccount.objects.get(network="press")
+    council = ChannelAccount.objects.get(network="maillist")
+    for account in (press, council):
+        assert account.base_url == "smtp://127.0.0.1:8625"
+        assert all(address.endswith(".example") for address in account.recipient_list())
+        assert account.channel().recipients == tuple(account.recipient_list())
+    assert len(press.recipient_list()) == 3
+    assert [section.slug for section in press.sections.all()] == ["presse"]
+    assert [section.slug for section in council.sections.all()] == ["rathaus"]
 
 
 def test_waiting_article_brings_one_excerpt_per_account_into_review(demo):
@@ -108,17 +124,23 @@ def test_waiting_article_brings_one_excerpt_per_account_into_review(demo):
     assert not article.live
     submitted = article.current_workflow_task_state.revision.as_object()
     excerpts = {excerpt.account.network: excerpt for excerpt in submitted.excerpts.all()}
-    assert set(excerpts) == {"mastodon", "x", "newsletter", "webpush"}
+    assert set(excerpts) == {"mastodon", "x", "newsletter", "webpush", "press", "maillist"}
     limits = {
         "mastodon": DEFAULT_MAX_CHARACTERS,
         "x": XChannel.max_length,
         "newsletter": NEWSLETTER_MAX_LENGTH,
         "webpush": WebPushChannel.max_length,
+        "press": MAIL_MAX_LENGTH,
+        "maillist": MAIL_MAX_LENGTH,
     }
     for network, excerpt in excerpts.items():
         if network == "webpush":
             # A push notification brings the page's title and link itself; its text is the teaser.
             assert excerpt.text == article.teaser
+            continue
+        if network == "press":
+            # The press mail carries the whole release; its text is the cover note.
+            assert excerpt.text == demo_content.PRESS_COVER_NOTE
             continue
         assert article.title in excerpt.text
         assert article.teaser in excerpt.text

@@ -10,6 +10,7 @@ from mastodon import Mastodon
 
 from home import demo_content
 from home.models import ArticlePage
+from sandbox import smtp
 from sandbox.mastodon import DEFAULT_TOKEN, MastodonSandbox, default_config
 from syndication.models import ChannelAccount, Delivery
 from tests import factories
@@ -26,12 +27,19 @@ def demo_mastodon():
 
 
 @pytest.fixture
-def demo(transactional_db, demo_mastodon, x_api):
+def demo_mail():
+    with smtp.start_in_thread() as server:
+        yield server
+
+
+@pytest.fixture
+def demo(transactional_db, demo_mastodon, x_api, demo_mail):
     """The Musterstadt demo, its accounts (with the credentials it stored) pointed at this test's stand-ins."""
     factories.wagtail_roots()
     call_command("load_demo", "--quiet-logins", stdout=io.StringIO())
     ChannelAccount.objects.filter(network="mastodon").update(base_url=demo_mastodon.base_url)
     ChannelAccount.objects.filter(network="x").update(base_url=x_api.url)
+    ChannelAccount.objects.filter(network__in=["press", "maillist"]).update(base_url=demo_mail.url)
     return ArticlePage.objects.get(slug=demo_content.ARTICLE_IN_REVIEW["slug"])
 
 
@@ -43,7 +51,7 @@ def approve(client, username, article):
 
 
 def test_release_of_the_waiting_article_posts_one_copy_to_each_stand_in(
-    demo, celery_worker, client, demo_mastodon, x_api
+    demo, celery_worker, client, demo_mastodon, x_api, demo_mail
 ):
     article = demo
     assert approve(client, "freigabe", article).status_code == 302
@@ -63,3 +71,5 @@ def test_release_of_the_waiting_article_posts_one_copy_to_each_stand_in(
     assert len(statuses) == 1
     assert article.title in statuses[0]["content"]
     assert [post["text"] for post in x_api.app.posts()] == [texts["x"]]
+    # One mail to the press list, one to the council's list.
+    assert [received.message["Subject"] for received in demo_mail.messages()] == [article.title] * 2

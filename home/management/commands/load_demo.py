@@ -229,6 +229,8 @@ class Command(BaseCommand):
             self.created += 1
             self.stdout.write(f"  {push}: angelegt")
         self.accounts.append(push)
+        for data in content.MAIL_LISTS:
+            self.accounts.append(self.ensure_mail_list(data))
         # Citizens' replies to any section and account go to the demo's moderators.
         moderators = Group.objects.get(name="Moderation")
         if not ModerationRoute.objects.filter(group=moderators).exists():
@@ -265,6 +267,8 @@ class Command(BaseCommand):
             text = (
                 data["teaser"] if account.network == "webpush" else f"{data['title']}: {data['teaser']} {url}"
             )
+            if account.network == "press":
+                text = content.PRESS_COVER_NOTE
             article.excerpts.create(account=account, text=text)
         revision = article.save_revision(user=author, log_action=True)
         section.get_workflow().start(article, author)
@@ -272,6 +276,23 @@ class Command(BaseCommand):
         self.stdout.write(f"  „{data['title']}“ von redaktion-kultur eingereicht (Revision {revision.pk})")
 
     # Helpers
+
+    def ensure_mail_list(self, data):
+        account = ChannelAccount.objects.filter(network=data["network"], name=data["name"]).first()
+        if account is not None:
+            return account
+        account = ChannelAccount.objects.create(
+            network=data["network"],
+            name=data["name"],
+            base_url=content.MAIL_LIST_ADDRESS,
+            recipients="\n".join(data["recipients"]),
+        )
+        section = self.sections.get(data["section"])
+        account.sections.set([section] if section else self.sections.values())
+        account.groups.set(self.editor_groups)
+        self.created += 1
+        self.stdout.write(f"  {account}: angelegt – {len(data['recipients'])} Empfänger")
+        return account
 
     def ensure_group(self, name, permissions):
         group, created = Group.objects.get_or_create(name=name)
