@@ -18,6 +18,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from pywebpush import WebPushException, webpush
 from urllib3.exceptions import MaxRetryError, NewConnectionError
+from wagtail.models import Page
+
+from home.models import SectionPage
 
 from . import vapid
 from .models import PushSend, PushSubscription
@@ -71,9 +74,16 @@ def notification(publication, text):
 
 
 def due_subscriptions(publication):
-    """Subscriptions that chose the page's section and have not had this page yet."""
+    """Subscriptions that chose the page's section and have not had this page yet.
+
+    By the section itself, not by slug: a tag that happens to equal another
+    section's slug reaches no one there.
+    """
+    page = Page.objects.filter(pk=publication.page_id).first()
+    if page is None:
+        return PushSubscription.objects.none()
     return (
-        PushSubscription.objects.filter(topics__slug__in=publication.topics)
+        PushSubscription.objects.filter(topics__in=SectionPage.objects.ancestor_of(page))
         .exclude(sends__page_id=publication.page_id)
         .distinct()
         .order_by("pk")
