@@ -5,10 +5,16 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from wagtail.log_actions import log
 
 from .channels import channel_class
 from .models import ChannelAccount, Delivery, DeliveryAttempt
+
+# Stored on the copy in German like the other messages; translated where it is shown to the asker.
+SENT_IS_FINAL = gettext_noop(
+    "Bereits zugestellt: eine Mail oder Benachrichtigung lässt sich nicht zurückholen oder ändern."
+)
 
 
 def excerpts_of(revision):
@@ -89,6 +95,10 @@ def plan_change(delivery):
         delivery.action = Delivery.Action.UPDATE
         delivery.state = Delivery.State.PENDING
         return True
+    if channel_class(delivery.account.network).capabilities.sent_is_final:
+        delivery.last_error = SENT_IS_FINAL
+        delivery.save(update_fields=["last_error", "updated_at"])
+        return False
     if delivery.account.uneditable_policy == ChannelAccount.UneditablePolicy.REPOST:
         # Take the old copy down first; a fresh create (with a new key) follows it.
         delivery.action = Delivery.Action.REPOST
@@ -139,9 +149,13 @@ def plan_retraction(delivery):
 
     Returns whether something is to be sent. The caller saves the delivery.
     """
+    capabilities = channel_class(delivery.account.network).capabilities
+    if capabilities.sent_is_final:
+        delivery.last_error = SENT_IS_FINAL
+        return False
     delivery.next_attempt_at = None
     delivery.attempt_count = 0
-    if not channel_class(delivery.account.network).capabilities.can_delete:
+    if not capabilities.can_delete:
         delivery.state = Delivery.State.REMOVE_BY_HAND
         delivery.last_error = "Das Netzwerk kann Beiträge nicht löschen; bitte die Kopie von Hand entfernen."
         return False
@@ -170,6 +184,8 @@ def retract_one(delivery_id, user):
             raise NotRetractable(_("Diese Kopie steht nicht (mehr) im Netzwerk."))
         if delivery.state == Delivery.State.PENDING and delivery.action == Delivery.Action.RETRACT:
             raise NotRetractable(_("Diese Kopie wird bereits zurückgezogen."))
+        if channel_class(delivery.account.network).capabilities.sent_is_final:
+            raise NotRetractable(_(SENT_IS_FINAL))
         due = plan_retraction(delivery)
         delivery.withdrawn_by = user
         delivery.withdrawn_at = timezone.now()

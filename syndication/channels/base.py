@@ -34,6 +34,10 @@ class Capabilities:
     # Sending an update or a deletion twice does no harm (an edit, a DELETE). Where it
     # sends a notice (a mail list's correction), a repeat reaches the readers twice.
     changes_idempotent: bool = True
+    # What went out cannot be recalled or changed, and nobody can remove it by hand
+    # (a newsletter mail, a shown notification): unpublishing or editing the page
+    # leaves the copy as it is, and says so.
+    sent_is_final: bool = False
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class NewsletterChannel(Channel):
         can_edit=False,
         can_delete=False,
         carries_page=True,
+        sent_is_final=True,
         # Sending again is safe: each subscriber gets an article once, whatever the key.
         idempotency_key=True,
     )

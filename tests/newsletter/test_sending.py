@@ -11,6 +11,7 @@ from newsletter.models import SentArticle, Subscriber
 from newsletter.sending import due_for_digest, send_digest
 from syndication.delivery import deliver
 from syndication.models import Delivery, PageExcerpt
+from syndication.outbox import SENT_IS_FINAL, NotRetractable, retract_one
 from tests import factories
 from tests.conftest import mail_text
 from tests.newsletter.conftest import mails_to, subscriber, unsubscribe_url
@@ -103,6 +104,21 @@ def test_a_page_released_again_is_not_mailed_again(portal, newsletter_account, s
     changed.save_revision().publish()
 
     assert delivery_of(article, newsletter_account).state == Delivery.State.POSTED
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_mailed_article_stays_mailed_when_the_page_is_unpublished(portal, newsletter_account, smtp_server):
+    subscriber("anna@example.org", portal["culture"])
+    article = released(portal["culture"], newsletter_account)
+    send(article, newsletter_account)
+
+    ArticlePage.objects.get(pk=article.pk).unpublish()
+
+    delivery = delivery_of(article, newsletter_account)
+    assert delivery.state == Delivery.State.POSTED
+    assert delivery.last_error == SENT_IS_FINAL
+    with pytest.raises(NotRetractable, match="Bereits zugestellt"):
+        retract_one(delivery.pk, factories.user(is_superuser=True))
     assert len(smtp_server.messages) == 1
 
 
