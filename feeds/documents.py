@@ -74,10 +74,10 @@ def render_feed(request, feed, state, feed_format):
     generator.link(href=self_url, rel="self")
     generator.link(href=feed.page.get_full_url(request), rel="alternate")
     generator.language("de")
-    if state.last_modified:
+    if state.updated:
         # feedgen would stamp the current time; the document must not change between polls.
-        generator.updated(timezone.localtime(state.last_modified))
-        generator.lastBuildDate(timezone.localtime(state.last_modified))
+        generator.updated(timezone.localtime(state.updated))
+        generator.lastBuildDate(timezone.localtime(state.updated))
 
     articles = feed_articles(state.article_ids)
     sections = parent_sections(articles)

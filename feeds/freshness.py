@@ -27,7 +27,13 @@ LEAVING_ACTIONS = [
 class FeedState:
     article_ids: list[int]
     etag: str
-    last_modified: datetime | None
+    updated: datetime | None
+
+    @property
+    def last_modified(self):
+        # An empty feed has no row to carry the time of the last retraction; an
+        # older time would answer 304 to a reader who still holds the retracted item.
+        return self.updated if self.article_ids else None
 
 
 def feed_state(feed, feed_format):
@@ -44,11 +50,13 @@ def feed_state(feed, feed_format):
         .order_by(*NEWEST_FIRST)
         .values_list("pk", "live_revision_id", "last_published_at", "last_left")[:MAX_ITEMS]
     )
-    versions = [row[:3] for row in rows]
+    versions = [(pk, revision, published) for pk, revision, published, _ in rows]
     fingerprint = repr((feed.path(feed_format), feed.title, feed.page.last_published_at, versions))
-    times = [feed.page.last_published_at, *(row[2] for row in rows), *(row[3] for row in rows[:1])]
+    times = [feed.page.last_published_at, *(published for _, _, published in versions)]
+    if rows:
+        times.append(rows[0][3])
     return FeedState(
-        article_ids=[row[0] for row in rows],
+        article_ids=[pk for pk, _, _ in versions],
         etag=quote_etag(hashlib.sha256(fingerprint.encode()).hexdigest()[:32]),
-        last_modified=max((time for time in times if time), default=None),
+        updated=max((time for time in times if time), default=None),
     )

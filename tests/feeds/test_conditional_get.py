@@ -62,6 +62,18 @@ def test_a_retraction_changes_both_validators_and_the_article_is_gone(portal, cl
         assert "Museumsnacht" not in response.text
 
 
+def test_the_last_article_leaving_is_no_304_by_date_either(portal, client):
+    published_yesterday()
+    url = f"/feeds/bereich/{portal['culture'].slug}.atom"
+    first = client.get(url)
+
+    portal["museum"].unpublish()
+
+    response = client.get(url, headers={"If-Modified-Since": first["Last-Modified"]})
+    assert response.status_code == 200
+    assert "Museumsnacht" not in response.text
+
+
 def test_an_article_released_again_changes_the_etag(portal, client):
     first = client.get("/feeds/alle.atom")
     portal["museum"].unpublish()
