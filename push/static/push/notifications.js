@@ -46,7 +46,8 @@
   }
 
   function showState(subscription) {
-    unsubscribeButton.disabled = !subscription;
+    // "ausschalten" only where there is something to switch off.
+    unsubscribeButton.hidden = !subscription;
     if (subscription) {
       subscribeButton.textContent = "Themenbereiche speichern";
     } else {
@@ -102,8 +103,8 @@
     })
     .catch(() => {
       say("Der Dienst für Benachrichtigungen ließ sich in diesem Browser nicht starten.");
-      subscribeButton.disabled = true;
-      unsubscribeButton.disabled = true;
+      subscribeButton.hidden = true;
+      unsubscribeButton.hidden = true;
     });
 
   subscribeButton.addEventListener("click", async () => {
