@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from sandbox import smtp
 from syndication.delivery import deliver
+from syndication.excerpts import measure
 from syndication.models import ChannelAccount, Delivery, PageExcerpt
 from tests import factories
 from tests.conftest import axe_violations, describe_violations, mail_text, wait_for
@@ -106,7 +107,24 @@ def test_a_press_release_reaches_every_reader_whole_with_its_image(portal, press
 
 @pytest.mark.browser
 def test_the_press_mail_reads_accessibly_and_loads_nothing(portal, press, mailbox, chromium, axe):
-    released(portal["road"], press)
+    plan = factories.image(title="Umleitungsplan")
+    detour = factories.article_page(
+        portal["traffic"],
+        title="Vollsperrung der Lindenallee",
+        kind="press",
+        main_image_alt="Baustelle mit Absperrgittern",
+        body=[
+            {"type": "paragraph", "value": "<p>Die Umleitung führt über die Ringstraße.</p>"},
+            {
+                "type": "figure",
+                "value": {
+                    "image": {"image": plan.pk, "alt_text": "Plan der Umleitung", "decorative": False},
+                    "caption": "Umleitung ab Montag",
+                },
+            },
+        ],
+    )
+    released(detour, press)
     html = html_part(only_message(mailbox).message)
     context = chromium.new_context(locale="de-DE")
     page = context.new_page()
@@ -120,6 +138,11 @@ def test_the_press_mail_reads_accessibly_and_loads_nothing(portal, press, mailbo
         assert page.locator("html").get_attribute("lang") == "de"
         assert page.locator("h1").all_inner_texts() == ["Vollsperrung der Lindenallee"]
         assert page.get_by_role("img", name="Baustelle mit Absperrgittern").count() == 1
+        # The body's image would load from the portal as the mail is read: it is a link instead.
+        assert page.locator("img").count() == 1
+        assert page.get_by_role("link", name="Bild: Plan der Umleitung").get_attribute("href") == (
+            detour.get_site().root_url + plan.get_rendition("width-960").url
+        )
         assert (
             page.get_by_role("link", name="„Vollsperrung der Lindenallee“ auf dem Portal lesen").count() == 1
         )
@@ -284,6 +307,12 @@ def test_the_smtp_password_from_the_token_field_logs_in(portal, db):
         assert [received.login for received in guarded.messages()] == ["presse"]
 
 
+def test_a_list_excerpt_is_counted_plainly_up_to_1000_characters(press):
+    assert measure(press, "ä" * 1000).overflow == 0
+    over = measure(press, "https://musterstadt.example/" + "x" * 980)
+    assert (over.length, over.overflow) == (1008, 8)
+
+
 @pytest.fixture
 def admin_user(db):
     return factories.user("admin", is_superuser=True, is_staff=True)
@@ -343,3 +372,24 @@ def test_a_notice_lost_after_the_message_needs_a_person_and_is_never_sent_twice(
     assert deliver(first.pk) is None
     assert len(mailbox.messages()) == 2
     assert "unbekannt" in delivery_of(road, press).last_error
+
+
+def test_a_press_list_is_set_up_in_the_admin_without_a_token(client, admin_user, mailbox):
+    client.force_login(admin_user)
+    data = {
+        "network": "press",
+        "name": "Presseverteiler Musterstadt",
+        "base_url": mailbox.url,
+        "recipients": "\n".join(READERS),
+        "enabled": "on",
+        "tags": "",
+        "uneditable_policy": "leave",
+        "access_token": "",
+    }
+
+    response = client.post(reverse("channel_accounts:add"), data)
+
+    assert response.status_code == 302
+    account = ChannelAccount.objects.get(name="Presseverteiler Musterstadt")
+    assert account.channel().recipients == tuple(READERS)
+    assert account.credentials == {}
