@@ -27,6 +27,8 @@ class WebPushChannel(Channel):
         # A repeated publish sends only to subscriptions this page has not reached (push.models.PushSend).
         idempotency_key=True,
         carries_page=True,
+        # Nor can anybody remove it by hand: unpublishing or editing the page leaves the copy as sent.
+        sent_is_final=True,
     )
     needs_base_url = False
     needs_token = False

@@ -155,3 +155,24 @@ def test_a_refused_message_is_counted_and_the_others_still_go_out(
     assert len(reader.messages()) == 1 and refused.messages() == []
     assert last_response(delivery)["failed"] == 1
     assert "1 Abonnement(s) abgelehnt" in delivery.last_error
+
+
+def test_a_notification_once_shown_stays_when_the_page_changes_or_is_unpublished(
+    portal, browser_at, subscribe, push_account
+):
+    browser = browser_at()
+    subscribe(browser, portal["culture"])
+    article = release(portal["museum"], [push_account], text=TEXT)
+    deliver(delivery_of(article, push_account).pk)
+
+    for excerpt in article.excerpts.all():
+        excerpt.text = "Geändert: alle Museen bis 1 Uhr."
+    article.save_revision().publish()
+    assert "lässt sich nicht zurückholen oder ändern" in delivery_of(article, push_account).last_error
+    article.unpublish()
+
+    delivery = delivery_of(article, push_account)
+    assert delivery.state == Delivery.State.POSTED
+    assert "lässt sich nicht zurückholen oder ändern" in delivery.last_error
+    assert deliver(delivery.pk) is None
+    assert len(browser.messages()) == 1
