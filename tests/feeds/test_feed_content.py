@@ -188,3 +188,11 @@ def test_a_tag_only_drafts_carry_is_not_found(portal, client):
     factories.article_page(portal["culture"], title="Geplant", tags=["Bürgermeisterwahl"], publish=False)
     assert client.get("/feeds/thema/burgermeisterwahl.rss").status_code == 404
     assert client.get("/feeds/thema/bürgermeisterwahl.rss").status_code == 404
+
+
+def test_a_tag_with_an_umlaut_has_a_readable_feed_address(portal, client, read_feed):
+    factories.article_page(portal["culture"], title="Neue Öffnungszeiten", tags=["Bürgerservice"])
+    overview = client.get("/feeds/").content.decode()
+    assert 'href="/feeds/thema/b%C3%BCrgerservice.rss"' in overview
+    _, parsed = read_feed("/feeds/thema/bürgerservice.rss")
+    assert titles(parsed) == ["Neue Öffnungszeiten"]
