@@ -67,11 +67,29 @@ def test_article_exposes_its_content_for_the_app(portal, client):
     assert section["responsible_name"] == "Aylin Kaya"
 
 
-def test_images_endpoint_describes_the_image_library(portal, client):
+def test_images_endpoint_describes_the_images_public_pages_show(portal, client):
     image_id = portal["museum"].main_image_id
     image = client.get(f"/api/v2/images/{image_id}/").json()
     assert (image["width"], image["height"]) == (320, 180)
     assert image["meta"]["download_url"].startswith("/media/")
+
+
+def test_images_of_drafts_private_and_retracted_pages_stay_out_of_the_api(portal, client, hidden):
+    in_body = factories.image(title="Im Text")
+    factories.article_page(
+        portal["culture"],
+        body=[("figure", {"image": {"image": in_body, "alt_text": "Bühne", "decorative": False}})],
+    )
+    unused = factories.image(title="Nur in der Bibliothek")
+
+    listed = {item["id"] for item in client.get("/api/v2/images/?limit=20").json()["items"]}
+
+    assert {portal["museum"].main_image_id, portal["road"].main_image_id, in_body.pk} <= listed
+    for page in hidden:
+        if hasattr(page.specific, "main_image_id"):
+            assert page.specific.main_image_id not in listed
+            assert client.get(f"/api/v2/images/{page.specific.main_image_id}/").status_code == 404
+    assert unused.pk not in listed
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
