@@ -164,6 +164,9 @@ CACHES = {
     }
 }
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Behind a reverse proxy every request comes from the proxy, and all citizens would share
+# one limit: name the header the proxy writes the client's address into (HTTP_X_REAL_IP).
+RATELIMIT_IP_META_KEY = os.environ.get("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
 
 # Mail: SMTP as configured in the environment; dev and test override the backend.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

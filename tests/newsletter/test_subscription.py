@@ -211,6 +211,23 @@ def test_sign_ups_are_limited_per_client_address(portal, client, smtp_server):
     )
 
 
+def test_behind_a_proxy_the_limit_counts_the_address_the_proxy_names(portal, client, smtp_server, settings):
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    answers = [
+        subscribe(
+            client, f"person{number}@example.org", portal["culture"], HTTP_X_REAL_IP="192.0.2.1", **proxy
+        )
+        for number in range(6)
+    ]
+    assert [response.status_code for response in answers] == [302] * 5 + [429]
+
+    other_citizen = subscribe(
+        client, "andere@example.org", portal["culture"], HTTP_X_REAL_IP="192.0.2.2", **proxy
+    )
+    assert other_citizen.status_code == 302
+
+
 def test_confirmation_links_for_one_address_are_limited_across_clients(portal, client, smtp_server):
     answers = [
         subscribe(client, "ziel@example.org", portal["culture"], REMOTE_ADDR=f"192.0.2.{number}")
