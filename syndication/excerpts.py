@@ -72,7 +72,7 @@ def page_url(parent, slug):
 
 
 def default_text(account, title, teaser, url):
-    """Title, teaser and link; the teaser loses words from its end until the post fits the account's limit.
+    """Title, teaser and link (as far as the channel wants them); the teaser loses words from its end until the post fits the account's limit.
 
     Raises ChannelError when the limit cannot be read.
     """
@@ -82,7 +82,8 @@ def default_text(account, title, teaser, url):
     shortened = False
     while True:
         body = " ".join(words) + ("…" if shortened and words else "")
-        text = "\n\n".join(part for part in (title.strip(), body, url) if part)
+        parts = {"title": title.strip(), "teaser": body, "url": url}
+        text = "\n\n".join(parts[name] for name in channel.excerpt_parts if parts[name])
         if not words or channel.count(text) <= limit:
             return text
         words.pop()

@@ -196,6 +196,8 @@ class Channel(ABC):
     needs_recipients = False
     # Address schemes the account's base URL may use (a mail list: smtp://host:port).
     base_url_schemes = ("http", "https")
+    # What the editor's default excerpt is made of; a notification brings title and link itself.
+    excerpt_parts = ("title", "teaser", "url")
 
     def __init__(self, base_url, credentials, *, timeout=10.0, recipients=()):
         self.base_url = base_url.rstrip("/")

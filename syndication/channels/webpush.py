@@ -30,6 +30,8 @@ class WebPushChannel(Channel):
         # Nor can anybody remove it by hand: unpublishing or editing the page leaves the copy as sent.
         sent_is_final=True,
     )
+    # The notification shows the page's title and opens its link; the text is the teaser.
+    excerpt_parts = ("teaser",)
     needs_base_url = False
     needs_token = False
     # What browsers show of a notification's body before they cut it off.

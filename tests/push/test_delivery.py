@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from push.models import PushSend, PushSubscription
 from syndication.delivery import deliver
+from syndication.excerpts import default_text
 from syndication.models import Delivery, DeliveryAttempt
 from tests.syndication.fanout import delivery_of, release
 
@@ -176,3 +177,13 @@ def test_a_notification_once_shown_stays_when_the_page_changes_or_is_unpublished
     assert "lässt sich nicht zurückholen oder ändern" in delivery.last_error
     assert deliver(delivery.pk) is None
     assert len(browser.messages()) == 1
+
+
+def test_the_default_push_text_is_the_teaser_because_the_notification_brings_title_and_link(push_account):
+    teaser = "Am Samstag öffnen alle Museen bis Mitternacht. " * 6
+
+    text = default_text(push_account, "Museumsnacht", teaser, "https://www.musterstadt.de/kultur/nacht/")
+
+    assert text.startswith("Am Samstag öffnen alle Museen")
+    assert "Museumsnacht\n" not in text and "https://" not in text
+    assert len(text) <= 180 and text.endswith("…")
