@@ -290,6 +290,8 @@ def test_unpublishing_sends_a_withdrawal_notice_answering_the_first_mail(portal,
     assert list(withdrawal.iter_attachments()) == []
 
 
+# The stand-in takes a login without TLS on 127.0.0.1, which aiosmtpd rightly warns about.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 def test_the_smtp_password_from_the_token_field_logs_in(portal, db):
     with smtp.start_in_thread(logins={"presse": "geheim-77"}) as guarded:
         account = ChannelAccount(
