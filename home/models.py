@@ -19,6 +19,7 @@ from editorial.bypass import BYPASS_PERMISSION
 from editorial.forms import EditorialPageForm
 from syndication.discussion import DiscussionPageMixin
 from syndication.forms import ExcerptCheckingPageForm
+from syndication.panels import PageDeliveriesPanel
 
 from .blocks import RICH_TEXT_FEATURES, BodyBlock
 
@@ -163,7 +164,8 @@ class ArticlePage(DiscussionPageMixin, Page):
             help_text=_(
                 "Ein Text je Konto. Er wird mit der Seite freigegeben und beim Veröffentlichen gesendet."
             ),
-        )
+        ),
+        PageDeliveriesPanel(heading=_("Stand in den Kanälen")),
     ]
     edit_handler = TabbedInterface(
         [

@@ -47,6 +47,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.log_actions import log
 from wagtail.log_actions import registry as log_registry
+from wagtail.models import Page
 from wagtail.permission_policies import BasePermissionPolicy
 from wagtail.permissions import register_permission_policy
 
@@ -242,6 +243,10 @@ def answer(comment, text, user, key):
 
 class CommentFilterSet(WagtailFilterSet):
     account = django_filters.ModelChoiceFilter(label=_("Konto"), queryset=ChannelAccount.objects.all())
+    # Reached from a page's "Verteilung": the pages that have comments, not every page.
+    page = django_filters.ModelChoiceFilter(
+        label=_("Seite"), queryset=Page.objects.filter(imported_comments__isnull=False).distinct()
+    )
 
     class Meta:
         model = ImportedComment

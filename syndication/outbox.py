@@ -9,6 +9,7 @@ from django.utils.translation import gettext_noop
 from wagtail.log_actions import log
 
 from .channels import channel_class
+from .channels.base import ChannelError
 from .models import ChannelAccount, Delivery, DeliveryAttempt
 
 # Stored on the copy in German like the other messages; translated where it is shown to the asker.
@@ -164,8 +165,12 @@ def plan_retraction(delivery):
     return True
 
 
-class NotRetractable(Exception):
-    """The copy cannot be taken down now; the message says why, for the person who asked."""
+class Refused(Exception):
+    """A person's action on a copy cannot be done now; the message says why, for the person who asked."""
+
+
+class NotRetractable(Refused):
+    """The copy cannot be taken down now."""
 
 
 def retract_one(delivery_id, user):
@@ -217,6 +222,174 @@ def republish_one(delivery_id, user):
         delivery.withdrawn_at = None
         delivery.save()
         log_request(delivery, user, "stadtfunk.syndication.republish_requested")
+
+
+def retract_everywhere(page_id, user):
+    """A person takes every copy of a page down; return the ids to send and the copies that stay.
+
+    Copies that are out become deletions (plan_retraction); copies that never went
+    out stop waiting. Like retract_one, each stays down on later releases. A channel
+    whose copy cannot be recalled (sent_is_final) keeps it, and the caller says so.
+    """
+    due, kept = [], []
+    with transaction.atomic():
+        deliveries = (
+            Delivery.objects.copies()
+            .select_for_update(of=("self",))
+            .select_related("account")
+            .filter(page_id=page_id, withdrawn_by__isnull=True)
+            .exclude(state__in=[Delivery.State.RETRACTED, Delivery.State.SENDING])
+            .order_by("pk")
+        )
+        taken_down = []
+        for delivery in deliveries:
+            if delivery.is_out:
+                if channel_class(delivery.account.network).capabilities.sent_is_final:
+                    kept.append(delivery)
+                    continue
+                if plan_retraction(delivery):
+                    due.append(delivery.pk)
+            elif delivery.state == Delivery.State.PENDING and delivery.action == Delivery.Action.PUBLISH:
+                delivery.state = Delivery.State.RETRACTED
+            else:
+                # Failed or unclear without a known copy: a person looks at it on its own row.
+                continue
+            delivery.withdrawn_by = user
+            delivery.withdrawn_at = timezone.now()
+            delivery.save()
+            taken_down.append(delivery)
+        if taken_down:
+            log(
+                instance=taken_down[0].page.specific,
+                action="stadtfunk.syndication.retract_all_requested",
+                user=user,
+                data={
+                    "account": ", ".join(str(delivery.account) for delivery in taken_down),
+                    "account_ids": [delivery.account_id for delivery in taken_down],
+                },
+            )
+    return due, kept
+
+
+RETRYABLE = frozenset({Delivery.State.FAILED, Delivery.State.NEEDS_ATTENTION})
+
+
+def outcome_was_unknown(delivery):
+    last = delivery.attempts.order_by("-started_at", "-pk").first()
+    return last is not None and last.outcome == DeliveryAttempt.Outcome.UNKNOWN
+
+
+def retry_one(delivery_id, user):
+    """A person sends a failed or unclear delivery again, with a fresh count of attempts.
+
+    Never a blind second post: a create whose outcome was unknown keeps its
+    idempotency key, and where the network has no key but can list the account's
+    posts, it is looked up first (delivery.find_sent); found, it is recorded as
+    posted and nothing is sent. Returns whether something is to be sent.
+    """
+    from .delivery import find_sent
+
+    delivery = Delivery.objects.select_related("account", "comment").get(pk=delivery_id)
+    check_retryable(delivery)
+    capabilities = channel_class(delivery.account.network).capabilities
+    found = None
+    if (
+        delivery.action == Delivery.Action.PUBLISH
+        and not capabilities.idempotency_key
+        and capabilities.lookup
+        and outcome_was_unknown(delivery)
+    ):
+        try:
+            found = find_sent(delivery.account.channel(), delivery)
+        except ChannelError as error:
+            raise Refused(
+                _(
+                    "Im Netzwerk ließ sich nicht nachsehen, ob die Kopie schon steht: %(error)s. Nichts gesendet."
+                )
+                % {"error": error.message}
+            ) from error
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("account", "page")
+            .get(pk=delivery_id)
+        )
+        check_retryable(delivery)
+        delivery.attempt_count = 0
+        delivery.next_attempt_at = None
+        if found is not None:
+            record_found(delivery, found)
+        else:
+            delivery.state = Delivery.State.PENDING
+            delivery.last_error = ""
+        delivery.save()
+        log_request(delivery, user, "stadtfunk.syndication.retry_requested")
+    return found is None
+
+
+def check_retryable(delivery):
+    if delivery.state not in RETRYABLE:
+        raise Refused(
+            _(
+                "Nur fehlgeschlagene Zustellungen oder solche, die Aufmerksamkeit brauchen, lassen sich wiederholen."
+            )
+        )
+
+
+def record_found(delivery, post):
+    """The create did reach the network: record that copy, and the look-up that found it."""
+    now = timezone.now()
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        action=Delivery.Action.PUBLISH,
+        payload={"lookup": True, "text": delivery.text, "idempotency_key": str(delivery.idempotency_key)},
+        outcome=DeliveryAttempt.Outcome.SUCCESS,
+        response=post.raw or {"id": post.remote_id, "url": post.url},
+        finished_at=now,
+    )
+    delivery.state = Delivery.State.POSTED
+    delivery.last_error = ""
+    delivery.remote_id = delivery.thread_id = post.remote_id
+    delivery.remote_url = post.url
+    delivery.posted_at = now
+
+
+def released_text(delivery):
+    """The account's text in the page's live revision: what four eyes released last."""
+    revision = delivery.page.live_revision
+    if revision is not None:
+        for account_id, text in excerpts_of(revision):
+            if account_id == delivery.account_id:
+                return text, revision
+    return delivery.text, delivery.revision
+
+
+def update_now(delivery_id, user):
+    """A person sends the released text to a copy that is out: an edit, where the network can."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.copies()
+            .select_for_update(of=("self",))
+            .select_related("account", "page")
+            .get(pk=delivery_id)
+        )
+        if delivery.state != Delivery.State.POSTED:
+            raise Refused(_("Nur eine veröffentlichte Kopie lässt sich aktualisieren."))
+        capabilities = channel_class(delivery.account.network).capabilities
+        if capabilities.sent_is_final:
+            raise Refused(_(SENT_IS_FINAL))
+        if not capabilities.can_edit:
+            raise Refused(_("Dieses Netzwerk kann Beiträge nicht bearbeiten."))
+        if not editable_now(delivery):
+            raise Refused(_("Die Frist, in der das Netzwerk Änderungen erlaubt, ist abgelaufen."))
+        delivery.text, delivery.revision = released_text(delivery)
+        delivery.action = Delivery.Action.UPDATE
+        delivery.state = Delivery.State.PENDING
+        delivery.attempt_count = 0
+        delivery.next_attempt_at = None
+        delivery.last_error = ""
+        delivery.save()
+        log_request(delivery, user, "stadtfunk.syndication.update_requested")
 
 
 def log_request(delivery, user, action):

@@ -2,8 +2,8 @@
 
 Taking a copy down must be quick (a wrong post at night), so the page's editors may
 do it, not only those who publish; both must be allowed to send to the account.
-Publishing a copy again sends the text that was already released by four eyes,
-so the same people may do that.
+Publishing a copy again, retrying it or updating it sends the text that was
+already released by four eyes, so the same people may do that.
 """
 
 
@@ -18,3 +18,19 @@ def may_retract(user, delivery):
 
 def may_republish(user, delivery):
     return may_retract(user, delivery)
+
+
+def may_retry(user, delivery):
+    return may_retract(user, delivery)
+
+
+def may_update(user, delivery):
+    return may_retract(user, delivery)
+
+
+def may_retract_everywhere(user, page):
+    """Only someone who may send to every account the page has a copy on."""
+    from .models import ChannelAccount
+
+    accounts = ChannelAccount.objects.filter(deliveries__page=page, deliveries__comment__isnull=True)
+    return may_see_deliveries(user, page) and all(account.usable_by(user) for account in accounts.distinct())

@@ -1,9 +1,12 @@
-"""Admin views of the fan-out: the excerpt counter, a page's copies, and taking one copy down."""
+"""Admin views of the fan-out: the excerpt counter, a page's deliveries, and what a person does about them."""
+
+import json
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db.models import Count, F
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -17,8 +20,16 @@ from wagtail.models import Page
 from . import excerpts, outbox
 from .channels.base import ChannelError
 from .forms import forbidden, unmeasurable
-from .models import ChannelAccount, Delivery
-from .permissions import may_republish, may_retract, may_see_deliveries
+from .models import ChannelAccount, Delivery, ImportedComment
+from .outbox import SENT_IS_FINAL
+from .permissions import (
+    may_republish,
+    may_retract,
+    may_retract_everywhere,
+    may_retry,
+    may_see_deliveries,
+    may_update,
+)
 from .signal_handlers import enqueue
 
 
@@ -62,17 +73,30 @@ def excerpt_length(request):
 
 
 class PageDeliveriesView(WagtailAdminTemplateMixin, TemplateView):
-    """Every copy of one page: where it stands, its link, the network's last word, and what to do."""
+    """Every delivery of one page with its attempts, the page's comments, and what to do.
+
+    While a delivery is on its way, a small script asks for `?fragment=1` (the
+    deliveries alone) every few seconds and swaps it in; without it, the page is complete.
+    """
 
     template_name = "syndication/page_deliveries.html"
+    fragment_template_name = "syndication/page_deliveries_region.html"
     header_icon = "globe"
     page_title = _("Verteilung")
+    poll_seconds = 3
 
     def dispatch(self, request, page_id):
         self.page = get_object_or_404(Page, pk=page_id).specific
         if not may_see_deliveries(request.user, self.page):
             raise PermissionDenied
         return super().dispatch(request, page_id)
+
+    @cached_property
+    def is_fragment(self):
+        return bool(self.request.GET.get("fragment"))
+
+    def get_template_names(self):
+        return [self.fragment_template_name if self.is_fragment else self.template_name]
 
     def get_page_subtitle(self):
         return self.page.get_admin_display_title()
@@ -89,30 +113,89 @@ class PageDeliveriesView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        deliveries = (
-            Delivery.objects.copies()
-            .filter(page=self.page)
-            .select_related("account", "withdrawn_by")
-            .prefetch_related("account__groups")
-            .order_by("account__network", "account__name")
+        deliveries = list(
+            Delivery.objects.filter(page=self.page)
+            .select_related("account", "withdrawn_by", "comment", "requested_by")
+            .prefetch_related("attempts")
+            .order_by(F("comment").asc(nulls_first=True), "account__network", "account__name", "pk")
         )
-        user = self.request.user
-        context["page"] = self.page
-        context["rows"] = [
-            {
-                "delivery": delivery,
-                "retractable": delivery.is_out and may_retract(user, delivery),
-                "republishable": delivery.state == Delivery.State.RETRACTED
-                and self.page.live
-                and may_republish(user, delivery),
-            }
-            for delivery in deliveries
-        ]
+        rows = [self.row(delivery) for delivery in deliveries]
+        context.update(
+            page=self.page,
+            rows=rows,
+            pending=any(delivery.state in IN_FLIGHT for delivery in deliveries),
+            poll_seconds=self.poll_seconds,
+            refresh_url=f"{reverse('syndication_page_deliveries', args=[self.page.pk])}?fragment=1",
+        )
+        if not self.is_fragment:
+            context.update(
+                comments=comment_counts(self.page),
+                retract_everywhere_url=self.retract_everywhere_url(deliveries),
+            )
         return context
+
+    def row(self, delivery):
+        user = self.request.user
+        for attempt in delivery.attempts.all():
+            attempt.payload_json = pretty(attempt.payload)
+            attempt.response_json = pretty(attempt.response)
+        actions = []
+        if delivery.is_out and may_retract(user, delivery):
+            actions.append((_("Zurückziehen"), "syndication_retract_delivery"))
+        if delivery.state == Delivery.State.RETRACTED and self.page.live and may_republish(user, delivery):
+            actions.append((_("Erneut veröffentlichen"), "syndication_republish_delivery"))
+        if delivery.state in outbox.RETRYABLE and may_retry(user, delivery):
+            actions.append((_("Erneut versuchen"), "syndication_retry_delivery"))
+        if not delivery.is_answer and delivery.state == Delivery.State.POSTED and may_update(user, delivery):
+            actions.append((_("Jetzt aktualisieren"), "syndication_update_delivery"))
+        return {
+            "delivery": delivery,
+            "attempts": delivery.attempts.all(),
+            "actions": [
+                {"label": label, "url": reverse(name, args=[delivery.pk])} for label, name in actions
+            ],
+        }
+
+    def retract_everywhere_url(self, deliveries):
+        if any(d.is_out and not d.is_answer for d in deliveries) and may_retract_everywhere(
+            self.request.user, self.page
+        ):
+            return reverse("syndication_retract_everywhere", args=[self.page.pk])
+        return None
+
+
+# A delivery in these states is still on its way: the detail view refreshes itself meanwhile.
+IN_FLIGHT = frozenset({Delivery.State.PENDING, Delivery.State.SENDING})
+
+
+def pretty(value):
+    if value is None:
+        return ""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def comment_counts(page):
+    """The page's imported comments per state, each with the Kommentare listing filtered to it."""
+    counts = dict(
+        ImportedComment.objects.filter(page=page).values_list("state").annotate(count=Count("pk")).order_by()
+    )
+    index_url = reverse("imported_comments:index")
+    return {
+        "total": sum(counts.values()),
+        "url": f"{index_url}?{urlencode({'page': page.pk})}",
+        "states": [
+            {
+                "label": label,
+                "count": counts.get(state, 0),
+                "url": f"{index_url}?{urlencode({'page': page.pk, 'state': state})}",
+            }
+            for state, label in ImportedComment.State.choices
+        ],
+    }
 
 
 class DeliveryActionView(WagtailAdminTemplateMixin, TemplateView):
-    """Ask once, then act on one copy; the permission is checked on both steps."""
+    """Ask once, then act on one delivery; the permission is checked on both steps."""
 
     template_name = "syndication/confirm_delivery_action.html"
     header_icon = "globe"
@@ -145,7 +228,8 @@ class DeliveryActionView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(
-            delivery=self.delivery,
+            page=self.delivery.page,
+            deliveries=[self.delivery],
             question=self.question,
             confirm_label=self.confirm_label,
             cancel_url=self.deliveries_url,
@@ -153,15 +237,16 @@ class DeliveryActionView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
     def post(self, request, delivery_id):
+        # The services commit on their own (a retry may look on the network first, outside
+        # any transaction); enqueue then sends at once.
         try:
-            with transaction.atomic():
-                due = self.act(request.user)
-                if due:
-                    enqueue([self.delivery.pk])
-        except outbox.NotRetractable as refusal:
+            due = self.act(request.user)
+        except outbox.Refused as refusal:
             messages.error(request, str(refusal))
         else:
-            messages.success(request, self.done_message % {"account": self.delivery.account})
+            if due:
+                enqueue([self.delivery.pk])
+            messages.success(request, self.done_message(due) % {"account": self.delivery.account})
         return redirect(self.deliveries_url)
 
 
@@ -172,8 +257,10 @@ class RetractDeliveryView(DeliveryActionView):
         "Auch spätere Freigaben der Seite senden sie nicht erneut, bis sie hier wieder veröffentlicht wird."
     )
     confirm_label = _("Ja, diese Kopie zurückziehen")
-    done_message = _("Die Kopie bei %(account)s wird zurückgezogen.")
     permitted = staticmethod(may_retract)
+
+    def done_message(self, due):
+        return _("Die Kopie bei %(account)s wird zurückgezogen.")
 
     def act(self, user):
         return outbox.retract_one(self.delivery.pk, user)
@@ -183,9 +270,128 @@ class RepublishDeliveryView(DeliveryActionView):
     page_title = _("Kopie erneut veröffentlichen")
     question = _("Der zuletzt freigegebene Kanaltext wird als neuer Beitrag in diesem Kanal veröffentlicht.")
     confirm_label = _("Ja, erneut veröffentlichen")
-    done_message = _("Die Kopie bei %(account)s wird erneut veröffentlicht.")
     permitted = staticmethod(may_republish)
+
+    def done_message(self, due):
+        return _("Die Kopie bei %(account)s wird erneut veröffentlicht.")
 
     def act(self, user):
         outbox.republish_one(self.delivery.pk, user)
         return True
+
+
+class RetryDeliveryView(DeliveryActionView):
+    page_title = _("Zustellung erneut versuchen")
+    permitted = staticmethod(may_retry)
+
+    @cached_property
+    def question(self):
+        if outbox.outcome_was_unknown(self.delivery):
+            return _(
+                "Beim letzten Versuch blieb offen, ob das Netzwerk den Beitrag erhalten hat: er kann dort schon "
+                "stehen. Bitte sehen Sie im Netzwerk nach, bevor Sie bestätigen. Mit der Bestätigung erklären "
+                "Sie, dass Sie nachgesehen haben. Wo das Netzwerk es erlaubt, sieht Stadtfunk vor dem Senden "
+                "noch einmal selbst nach, und eine doppelte Kopie erkennt das Netzwerk am selben Schlüssel."
+            )
+        return _(
+            "Die Zustellung wird mit dem freigegebenen Text erneut gesendet, mit neu gezählten Versuchen."
+        )
+
+    @cached_property
+    def confirm_label(self):
+        if outbox.outcome_was_unknown(self.delivery):
+            return _("Ich habe im Netzwerk nachgesehen: erneut versuchen")
+        return _("Ja, erneut versuchen")
+
+    def done_message(self, due):
+        if due:
+            return _("Die Zustellung an %(account)s wird erneut versucht.")
+        return _("Die Kopie stand schon bei %(account)s und ist jetzt als veröffentlicht vermerkt.")
+
+    def act(self, user):
+        return outbox.retry_one(self.delivery.pk, user)
+
+
+class UpdateDeliveryView(DeliveryActionView):
+    page_title = _("Kopie jetzt aktualisieren")
+    question = _(
+        "Die Kopie im Netzwerk wird mit dem zuletzt freigegebenen Kanaltext überschrieben. "
+        "Wo das Netzwerk Beiträge nicht bearbeiten kann, geschieht nichts und Sie erfahren den Grund."
+    )
+    confirm_label = _("Ja, jetzt aktualisieren")
+    permitted = staticmethod(may_update)
+
+    def done_message(self, due):
+        return _("Die Kopie bei %(account)s wird aktualisiert.")
+
+    def act(self, user):
+        outbox.update_now(self.delivery.pk, user)
+        return True
+
+
+class RetractEverywhereView(WagtailAdminTemplateMixin, TemplateView):
+    """Ask once, then take every copy of a page down; only for someone who may use every account."""
+
+    template_name = "syndication/confirm_delivery_action.html"
+    header_icon = "globe"
+    page_title = _("Aus allen Kanälen zurückziehen")
+    question = _(
+        "Alle Kopien dieser Seite werden in ihren Netzwerken gelöscht; noch nicht gesendete werden nicht "
+        "mehr gesendet. Die Seite selbst bleibt veröffentlicht. Mails und Benachrichtigungen, die schon "
+        "zugestellt sind, lassen sich nicht zurückholen."
+    )
+    confirm_label = _("Ja, aus allen Kanälen zurückziehen")
+
+    def dispatch(self, request, page_id):
+        self.page = get_object_or_404(Page, pk=page_id).specific
+        if not may_retract_everywhere(request.user, self.page):
+            raise PermissionDenied
+        return super().dispatch(request, page_id)
+
+    @cached_property
+    def deliveries_url(self):
+        return reverse("syndication_page_deliveries", args=[self.page.pk])
+
+    def get_page_subtitle(self):
+        return self.page.get_admin_display_title()
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {
+                "url": reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
+                "label": self.get_page_subtitle(),
+            },
+            {"url": self.deliveries_url, "label": _("Verteilung")},
+            {"url": "", "label": self.page_title},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            page=self.page,
+            deliveries=[
+                delivery
+                for delivery in Delivery.objects.copies().filter(page=self.page).select_related("account")
+                if delivery.is_out
+            ],
+            question=self.question,
+            confirm_label=self.confirm_label,
+            cancel_url=self.deliveries_url,
+        )
+        return context
+
+    def post(self, request, page_id):
+        due, kept = outbox.retract_everywhere(self.page.pk, request.user)
+        enqueue(due)
+        messages.success(request, _("Die Kopien dieser Seite werden zurückgezogen."))
+        if kept:
+            messages.warning(
+                request,
+                _("Bleiben wie zugestellt: %(accounts)s. %(reason)s")
+                % {
+                    "accounts": ", ".join(str(delivery.account) for delivery in kept),
+                    "reason": _(SENT_IS_FINAL),
+                },
+            )
+        return redirect(self.deliveries_url)

@@ -45,6 +45,9 @@ SYNDICATION_LOG_ACTIONS = {
     "stadtfunk.syndication.remove_by_hand": _("Kopie muss von Hand entfernt werden"),
     "stadtfunk.syndication.retract_requested": _("Kopie in einem Kanal zum Zurückziehen angewiesen"),
     "stadtfunk.syndication.republish_requested": _("Kopie in einem Kanal erneut veröffentlichen angewiesen"),
+    "stadtfunk.syndication.retry_requested": _("Zustellung erneut versuchen angewiesen"),
+    "stadtfunk.syndication.update_requested": _("Kopie in einem Kanal sofort aktualisieren angewiesen"),
+    "stadtfunk.syndication.retract_all_requested": _("Kopien in allen Kanälen zum Zurückziehen angewiesen"),
 }
 
 
@@ -80,6 +83,21 @@ def register_syndication_urls():
             "syndication/deliveries/<int:delivery_id>/republish/",
             views.RepublishDeliveryView.as_view(),
             name="syndication_republish_delivery",
+        ),
+        path(
+            "syndication/deliveries/<int:delivery_id>/retry/",
+            views.RetryDeliveryView.as_view(),
+            name="syndication_retry_delivery",
+        ),
+        path(
+            "syndication/deliveries/<int:delivery_id>/update/",
+            views.UpdateDeliveryView.as_view(),
+            name="syndication_update_delivery",
+        ),
+        path(
+            "syndication/pages/<int:page_id>/retract/",
+            views.RetractEverywhereView.as_view(),
+            name="syndication_retract_everywhere",
         ),
     ]
 
