@@ -19,6 +19,7 @@ from wagtail.models import Page
 
 from . import excerpts, outbox
 from .channels.base import ChannelError
+from .comment_admin import comment_policy
 from .forms import forbidden, unmeasurable
 from .models import ChannelAccount, Delivery, ImportedComment
 from .outbox import SENT_IS_FINAL
@@ -130,6 +131,8 @@ class PageDeliveriesView(WagtailAdminTemplateMixin, TemplateView):
         if not self.is_fragment:
             context.update(
                 comments=comment_counts(self.page),
+                # Only moderators reach "Kommentare"; others see the counts without links.
+                comments_linked=comment_policy.user_has_permission(self.request.user, "view"),
                 retract_everywhere_url=self.retract_everywhere_url(deliveries),
             )
         return context
@@ -237,8 +240,7 @@ class DeliveryActionView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
     def post(self, request, delivery_id):
-        # The services commit on their own (a retry may look on the network first, outside
-        # any transaction); enqueue then sends at once.
+        # Admin writes run in one transaction (audit.middleware): the deliveries are queued once it commits.
         try:
             due = self.act(request.user)
         except outbox.Refused as refusal:

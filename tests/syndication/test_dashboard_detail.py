@@ -136,6 +136,12 @@ def test_the_detail_counts_the_pages_comments_and_links_to_them(posted, newsroom
         "Kommentar m-1",
     }
 
+    # An editor who moderates nothing sees the counts, without links into "Kommentare".
+    client.force_login(newsroom.users.redaktion_kultur)
+    page = client.get(detail_url(article)).content.decode()
+    assert "Wartet auf Prüfung</th>" in page
+    assert reverse("imported_comments:index") not in page
+
 
 def test_the_page_editor_shows_each_accounts_state_and_the_way_to_the_detail(posted, newsroom, client):
     article, accounts = posted
