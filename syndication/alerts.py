@@ -1,14 +1,23 @@
-"""Nothing fails silently: a delivery that failed or needs a person is mailed and shown in the admin."""
+"""Nothing fails silently: a delivery that failed or needs a person is mailed and shown in the admin.
+
+Accounts whose token the network refuses or that expires soon are shown there too (credential_trouble).
+"""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.models import Revision
 
-from .models import ALERT_STATES, Delivery
+from .models import ALERT_STATES, ChannelAccount, Delivery
+
+# An account whose token ends within this time shows as "läuft bald ab".
+CREDENTIALS_EXPIRE_WARNING = timedelta(days=14)
 
 
 def recipients(delivery):
@@ -60,3 +69,19 @@ def open_problems(user):
         editable = PagePermissionPolicy().instances_user_has_permission_for(user, "change")
         problems = problems.filter(page__in=editable)
     return problems.order_by("-updated_at")
+
+
+def administers_accounts(user):
+    """Superusers and whoever may change channel accounts: they can fix a token or a network's trouble."""
+    return user.is_active and (user.is_superuser or user.has_perm("syndication.change_channelaccount"))
+
+
+def credential_trouble(user, now=None):
+    """Enabled accounts whose token the network refused or that expires soon; none for non-administrators."""
+    if not administers_accounts(user):
+        return ChannelAccount.objects.none()
+    now = now or timezone.now()
+    soon = now + CREDENTIALS_EXPIRE_WARNING
+    return ChannelAccount.objects.filter(enabled=True).filter(
+        ~Q(credentials_error="") | Q(credentials_expire_at__lte=soon)
+    )

@@ -47,6 +47,11 @@ class ChannelAccount(models.Model):
     # Where the last import of citizens' replies stopped (the network module's own cursor).
     reply_cursor = models.JSONField(null=True, blank=True, editable=False)
     replies_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last credential check (syndication.credential_check): the network's refusal in its
+    # own words ("" while it accepts the token), and the token's end where the credentials name one.
+    credentials_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    credentials_error = models.TextField(blank=True, editable=False)
+    credentials_expire_at = models.DateTimeField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(_("aktiv"), default=True)
     sections = models.ManyToManyField(
         "home.SectionPage",

@@ -1,11 +1,12 @@
 """Admin panels: deliveries needing a person on the home screen, a page's copies in its editor."""
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import Panel
 from wagtail.admin.ui.components import Component
 
-from .alerts import open_problems
+from .alerts import credential_trouble, open_problems
 from .models import Delivery
 from .permissions import may_see_deliveries
 
@@ -49,3 +50,20 @@ class PageDeliveriesPanel(Panel):
             )
             context["detail_url"] = reverse("syndication_page_deliveries", args=[self.instance.pk])
             return context
+
+
+class CredentialTroublePanel(Component):
+    """For administrators: accounts whose token the network refused or that expires soon."""
+
+    name = "stadtfunk_credential_trouble"
+    order = 45
+    template_name = "syndication/credentials_panel.html"
+
+    def __init__(self, user):
+        self.user = user
+
+    def get_context_data(self, parent_context):
+        return {
+            "accounts": list(credential_trouble(self.user).order_by("network", "name")),
+            "now": timezone.now(),
+        }

@@ -5,7 +5,7 @@ from django.conf import settings
 
 from portal.queue import waiting_messages
 
-from . import alerts, delivery, importer, moderation
+from . import alerts, credential_check, delivery, importer, moderation
 from .channels.base import ChannelError
 
 
@@ -90,3 +90,17 @@ def comment_digest_task():
 @shared_task(name="syndication.notify_urgent", autoretry_for=(OSError,), retry_backoff=5, max_retries=5)
 def notify_urgent_task(comment_id):
     return moderation.send_urgent(comment_id)
+
+
+@shared_task(name="syndication.check_credentials")
+def check_credentials_task():
+    """Hourly: a task per account, so that one slow network holds up no other."""
+    accounts = list(credential_check.checkable_accounts().values_list("pk", flat=True))
+    for account_id in accounts:
+        check_account_credentials_task.delay(account_id)
+    return {"accounts": len(accounts)}
+
+
+@shared_task(name="syndication.check_account_credentials")
+def check_account_credentials_task(account_id):
+    return credential_check.check_account(account_id)

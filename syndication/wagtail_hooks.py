@@ -11,7 +11,7 @@ from wagtail.log_actions import LogFormatter
 from . import views
 from .forms import ChannelAccountForm
 from .models import ChannelAccount
-from .panels import DeliveryProblemsPanel
+from .panels import CredentialTroublePanel, DeliveryProblemsPanel
 from .permissions import may_see_deliveries
 
 
@@ -137,6 +137,11 @@ def excerpt_counter_js():
 @hooks.register("construct_homepage_panels")
 def add_delivery_problems_panel(request, panels):
     panels.append(DeliveryProblemsPanel(request.user))
+
+
+@hooks.register("construct_homepage_panels")
+def add_credential_trouble_panel(request, panels):
+    panels.append(CredentialTroublePanel(request.user))
 
 
 from . import comment_admin  # noqa: E402, F401

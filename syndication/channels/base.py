@@ -155,6 +155,14 @@ def well_formed(convert, items, network):
     return converted
 
 
+@dataclass(frozen=True)
+class AccountIdentity:
+    """Whom the network says a token belongs to, and until when it holds where the credentials say so."""
+
+    handle: str
+    expires_at: datetime | None = None
+
+
 class ChannelError(Exception):
     """A network call failed; `message` is the network's own reason, shown to people."""
 
@@ -233,6 +241,19 @@ class Channel(ABC):
     @abstractmethod
     def find_post(self, text, *, idempotency_key):
         """Look for a copy whose creation had an unknown outcome; None if there is none."""
+
+    def verify_credentials(self):
+        """One cheap authenticated call: whom the token belongs to, as an AccountIdentity.
+
+        Raises PermanentError when the network refuses the token, TransientError when
+        it cannot say now. None where the network offers no such call: not checked.
+        """
+        return None
+
+    def credentials_expire_at(self):
+        """The end of the token's validity where the credentials name one (`expires_at`, ISO 8601)."""
+        expires_at = self.credentials.get("expires_at")
+        return datetime.fromisoformat(expires_at) if expires_at else None
 
     def fetch_replies(self, copy_ids, cursor):
         """Replies to these copies (and to replies beneath them) that are new since `cursor`.

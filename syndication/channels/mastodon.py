@@ -20,6 +20,7 @@ from mastodon import (
 from wcwidth import iter_graphemes
 
 from syndication.channels.base import (
+    AccountIdentity,
     Capabilities,
     Channel,
     Limits,
@@ -146,6 +147,12 @@ class MastodonChannel(Channel):
             if _comparable(_html_text(status["content"])) == wanted:
                 return _remote_post(status)
         return None
+
+    def verify_credentials(self):
+        with self._translated_errors(sent=False):
+            self._client.account_verify_credentials()
+            account = self._last_response.json()
+        return AccountIdentity(handle=f"@{account['acct']}", expires_at=self.credentials_expire_at())
 
     def fetch_replies(self, copy_ids, cursor):
         # Mentions reach the account as notifications, numbered in order of arrival:

@@ -15,6 +15,7 @@ from twitter_text import extract_urls, parse_tweet
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from syndication.channels.base import (
+    AccountIdentity,
     Capabilities,
     Channel,
     Limits,
@@ -159,6 +160,11 @@ class XChannel(Channel):
             if comparable(post["text"]) == wanted:
                 return self._remote_post(post)
         return None
+
+    def verify_credentials(self):
+        with x_errors(changes=False):
+            user = self.client.get_me(user_auth=False)["data"]
+        return AccountIdentity(handle=f"@{user['username']}", expires_at=self.credentials_expire_at())
 
     def fetch_replies(self, copy_ids, cursor):
         # Per copy the cursor holds the newest post id seen in its conversation. One

@@ -1,0 +1,49 @@
+"""Whether each enabled account's token still works: one cheap authenticated call per account, the answer kept on it.
+
+A refusal (revoked or wrong token) is kept in the network's own words until a later
+check succeeds. A network that cannot answer now says nothing about the token, so
+the previous result stays.
+"""
+
+import logging
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .channels.base import PermanentError, TransientError
+from .models import ChannelAccount
+
+logger = logging.getLogger(__name__)
+
+
+def checkable_accounts():
+    return ChannelAccount.objects.filter(enabled=True).order_by("pk")
+
+
+def check_account(account_id):
+    """Check one account; returns "ok", "refused", "unknown" or "unsupported"."""
+    account = ChannelAccount.objects.get(pk=account_id)
+    try:
+        channel = account.channel()
+    except (KeyError, ImproperlyConfigured):
+        # No token stored, or one that no key in CREDENTIAL_KEYS decrypts.
+        return save(account, error=_("Kein lesbarer Zugangsschlüssel hinterlegt."))
+    try:
+        identity = channel.verify_credentials()
+    except TransientError as error:
+        logger.warning("Credentials of account %s could not be checked: %s", account_id, error.message)
+        return "unknown"
+    except PermanentError as error:
+        return save(account, error=error.message or _("Das Netzwerk lehnt den Zugang ab."))
+    if identity is None:
+        return "unsupported"
+    return save(account, expire_at=identity.expires_at)
+
+
+def save(account, *, error="", expire_at=None):
+    account.credentials_checked_at = timezone.now()
+    account.credentials_error = error
+    account.credentials_expire_at = expire_at
+    account.save(update_fields=["credentials_checked_at", "credentials_error", "credentials_expire_at"])
+    return "refused" if error else "ok"
