@@ -6,6 +6,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from feeds.api import api_router
+from monitoring.views import health_json
 from search import views as search_views
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("feeds/", include("feeds.urls")),
     path("api/v2/", api_router.urls),
     path("newsletter/", include("newsletter.urls")),
+    path("health/", health_json, name="health"),
     path("", include("push.urls")),
 ]
 

@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "feeds",
     "push",
     "newsletter",
+    # Before wagtail.admin: it adds the health banner to the admin's base template.
+    "monitoring",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -222,6 +224,16 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-replies": {
         "task": "syndication.refresh_replies",
         "schedule": 3600.0,
+    },
+    # Whether each account's token still works, for the admin home page.
+    "check-credentials": {
+        "task": "syndication.check_credentials",
+        "schedule": 3600.0,
+    },
+    # The beat proves itself by sending this, a worker by running it (monitoring.health).
+    "heartbeat": {
+        "task": "monitoring.heartbeat",
+        "schedule": 30.0,
     },
     "comment-digest": {
         "task": "syndication.comment_digest",

@@ -58,6 +58,7 @@ CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,
     "publish-scheduled-pages": {**CELERY_BEAT_SCHEDULE["publish-scheduled-pages"], "schedule": 2.0},
     "sweep-deliveries": {**CELERY_BEAT_SCHEDULE["sweep-deliveries"], "schedule": 0.5},
+    "heartbeat": {**CELERY_BEAT_SCHEDULE["heartbeat"], "schedule": 1.0},
 }
 SYNDICATION_TIMEOUT = 2.0
 SYNDICATION_STALE_GRACE = 1
