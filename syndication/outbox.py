@@ -283,20 +283,19 @@ def retry_one(delivery_id, user):
     """A person sends a failed or unclear delivery again, with a fresh count of attempts.
 
     Never a blind second post: a create whose outcome was unknown keeps its
-    idempotency key, and where the network has no key but can list the account's
-    posts, it is looked up first (delivery.find_sent); found, it is recorded as
-    posted and nothing is sent. Returns whether something is to be sent.
+    idempotency key, and where the network can list the account's posts it is
+    looked up first (delivery.find_sent); found, it is recorded as posted, like
+    delivery.resolve_unknown does, and nothing is sent. Returns whether something
+    is to be sent.
     """
-    from .delivery import find_sent
+    from .delivery import find_sent, finish, payload_of
 
     delivery = Delivery.objects.select_related("account", "comment").get(pk=delivery_id)
     check_retryable(delivery)
-    capabilities = channel_class(delivery.account.network).capabilities
     found = None
     if (
         delivery.action == Delivery.Action.PUBLISH
-        and not capabilities.idempotency_key
-        and capabilities.lookup
+        and channel_class(delivery.account.network).capabilities.lookup
         and outcome_was_unknown(delivery)
     ):
         try:
@@ -311,19 +310,23 @@ def retry_one(delivery_id, user):
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
-            .select_related("account", "page")
+            .select_related("account", "page", "comment")
             .get(pk=delivery_id)
         )
         check_retryable(delivery)
         delivery.attempt_count = 0
         delivery.next_attempt_at = None
-        if found is not None:
-            record_found(delivery, found)
-        else:
+        if found is None:
             delivery.state = Delivery.State.PENDING
             delivery.last_error = ""
         delivery.save()
         log_request(delivery, user, "stadtfunk.syndication.retry_requested")
+        if found is not None:
+            # The record shows the look-up that found the copy, not a send.
+            attempt = DeliveryAttempt.objects.create(
+                delivery=delivery, action=delivery.action, payload={**payload_of(delivery), "lookup": True}
+            )
+            finish(delivery, attempt, DeliveryAttempt.Outcome.SUCCESS, post=found)
     return found is None
 
 
@@ -334,24 +337,6 @@ def check_retryable(delivery):
                 "Nur fehlgeschlagene Zustellungen oder solche, die Aufmerksamkeit brauchen, lassen sich wiederholen."
             )
         )
-
-
-def record_found(delivery, post):
-    """The create did reach the network: record that copy, and the look-up that found it."""
-    now = timezone.now()
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        action=Delivery.Action.PUBLISH,
-        payload={"lookup": True, "text": delivery.text, "idempotency_key": str(delivery.idempotency_key)},
-        outcome=DeliveryAttempt.Outcome.SUCCESS,
-        response=post.raw or {"id": post.remote_id, "url": post.url},
-        finished_at=now,
-    )
-    delivery.state = Delivery.State.POSTED
-    delivery.last_error = ""
-    delivery.remote_id = delivery.thread_id = post.remote_id
-    delivery.remote_url = post.url
-    delivery.posted_at = now
 
 
 def released_text(delivery):

@@ -13,7 +13,7 @@ from wagtail.models import PageLogEntry
 from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery, ImportedComment
 from tests import factories
-from tests.conftest import axe_violations, describe_violations
+from tests.conftest import axe_violations, describe_violations, wait_for
 from tests.syndication.fanout import (
     TEXT,
     city_accounts,
@@ -21,6 +21,7 @@ from tests.syndication.fanout import (
     live_x_posts,
     mastodon_statuses,
     release,
+    settled,
 )
 
 PASSWORD = "geheim-genug-123"
@@ -204,6 +205,22 @@ def test_retracting_from_all_channels_takes_every_copy_down_but_leaves_a_shown_n
     }
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_after_retracting_from_all_the_worker_takes_the_copies_down_without_further_help(
+    posted, newsroom, client, celery_worker, mastodon, x_api
+):
+    article, accounts = posted
+    client.force_login(newsroom.users.redaktion_kultur)
+
+    client.post(retract_everywhere_url(article))
+
+    for account in accounts.values():
+        wait_for(settled(article, account, Delivery.State.RETRACTED), message=f"{account} to be taken down")
+    assert mastodon_statuses(mastodon) == []
+    assert live_x_posts(x_api) == []
+
+
 def test_update_now_sends_the_released_text_to_the_copy_on_mastodon(posted, newsroom, client, mastodon):
     article, accounts = posted
     copy = delivery_of(article, accounts["mastodon"])
@@ -280,22 +297,56 @@ def test_retrying_after_an_unknown_outcome_asks_the_person_and_finds_the_post_in
     assert "stand schon bei Stadt Musterstadt (X (Twitter))" in response.content.decode()
 
 
-def test_retrying_an_unknown_create_on_mastodon_keeps_its_idempotency_key(
+def unknown_on_mastodon(article, accounts, mastodon):
+    """The status is made, the answer lost; after the attempts ran out, the copy waits for a person."""
+    mastodon.sandbox.fault_after_handling("timeout", "POST", "/api/v1/statuses")
+    send_due(article)
+    copy = delivery_of(article, accounts["mastodon"])
+    assert list(copy.attempts.values_list("outcome", flat=True)) == ["unknown"]
+    Delivery.objects.filter(pk=copy.pk).update(state=Delivery.State.NEEDS_ATTENTION, attempt_count=8)
+    return copy
+
+
+def test_retrying_an_unknown_create_on_mastodon_finds_the_status_and_posts_nothing(
     released, newsroom, client, mastodon
 ):
     article, accounts = released
+    copy = unknown_on_mastodon(article, accounts, mastodon)
+    client.force_login(newsroom.users.redaktion_kultur)
+
+    client.post(action_url("retry", copy))
+    send_due(article)
+
+    [status] = mastodon_statuses(mastodon)
     copy = delivery_of(article, accounts["mastodon"])
-    key = copy.idempotency_key
+    assert (copy.state, copy.remote_id) == (Delivery.State.POSTED, str(status["id"]))
+    lookup = copy.attempts.last()
+    assert lookup.payload["lookup"] is True and lookup.outcome == "success"
+    assert requested(article, "posted").filter(data__account_id=accounts["mastodon"].pk).exists()
+
+
+def test_retrying_a_copy_whose_attempts_ran_out_sends_it_once_with_the_same_key(
+    released, newsroom, client, mastodon
+):
+    article, accounts = released
+    mastodon.sandbox.fault(
+        methods=["POST"], path_regex="^/api/v1/statuses$", effect={"type": "status", "status": 503}
+    )
+    send_due(article)
+    copy = delivery_of(article, accounts["mastodon"])
+    # As if the eighth attempt had failed too.
     Delivery.objects.filter(pk=copy.pk).update(state=Delivery.State.NEEDS_ATTENTION, attempt_count=8)
     client.force_login(newsroom.users.redaktion_kultur)
 
     client.post(action_url("retry", copy))
 
     copy.refresh_from_db()
-    assert (copy.state, copy.attempt_count, copy.idempotency_key) == (Delivery.State.PENDING, 0, key)
+    assert (copy.state, copy.attempt_count) == (Delivery.State.PENDING, 0)
     send_due(article)
     assert len(mastodon_statuses(mastodon)) == 1
-    assert delivery_of(article, accounts["mastodon"]).attempts.get().payload["idempotency_key"] == str(key)
+    attempts = delivery_of(article, accounts["mastodon"]).attempts.all()
+    assert [attempt.outcome for attempt in attempts] == ["transient", "success"]
+    assert {attempt.payload["idempotency_key"] for attempt in attempts} == {str(copy.idempotency_key)}
 
 
 # Who may
