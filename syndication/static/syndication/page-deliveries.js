@@ -47,11 +47,14 @@
         .map(([, row]) => row.dataset.announce);
       // Keep open what the reader opened, and where the focus was.
       const open = [...current.querySelectorAll("details[open]")].map((details) => details.id);
-      const focused = current.contains(document.activeElement) ? document.activeElement.id : "";
+      const active = current.contains(document.activeElement) ? document.activeElement : null;
+      // A summary has no id of its own; its details has.
+      const focused = active && (active.id || active.closest("details")?.id);
       current.replaceWith(fresh);
       open.forEach((id) => fresh.querySelector(`#${CSS.escape(id)}`)?.setAttribute("open", ""));
       if (focused) {
-        document.getElementById(focused)?.focus();
+        const target = document.getElementById(focused);
+        (target?.matches("details") ? target.querySelector("summary") : target)?.focus();
       }
       if (changed.length) {
         status.textContent = changed.join(". ");
