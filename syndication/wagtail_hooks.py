@@ -9,6 +9,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.log_actions import LogFormatter
 
 from . import views
+from .dashboard import PublicationsMenuItem, PublicationsView
 from .forms import ChannelAccountForm
 from .models import ChannelAccount
 from .panels import CredentialTroublePanel, DeliveryProblemsPanel
@@ -100,6 +101,25 @@ def register_syndication_urls():
             name="syndication_retract_everywhere",
         ),
     ]
+
+
+@hooks.register("register_admin_urls")
+def register_dashboard_urls():
+    return [
+        path("verteilung/", PublicationsView.as_view(), name="syndication_dashboard"),
+        path(
+            "verteilung/ergebnisse/",
+            PublicationsView.as_view(results_only=True),
+            name="syndication_dashboard_results",
+        ),
+    ]
+
+
+@hooks.register("register_admin_menu_item")
+def register_dashboard_menu_item():
+    return PublicationsMenuItem(
+        _("Verteilung"), reverse("syndication_dashboard"), name="verteilung", icon_name="globe", order=250
+    )
 
 
 class PageDeliveriesButton(PageMenuItem):
