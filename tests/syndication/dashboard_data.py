@@ -1,7 +1,9 @@
-"""Many released pages with a copy on every account, written in bulk for the dashboard's scale test and bench/dashboard.py.
+"""Many released articles with a copy on every account, written in bulk for the dashboard's scale test and bench/dashboard.py.
 
-Wagtail's `add_child` costs a few queries per page; these pages are plain Wagtail
-pages written with bulk_create at the paths treebeard would give them.
+Wagtail's `add_child` costs a few queries per page; these articles' pages are written
+with bulk_create at the paths treebeard would give them, then their article rows one
+by one (Django cannot bulk-create a model with a parent table). No revisions, no
+search index.
 """
 
 import itertools
@@ -10,7 +12,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from wagtail.models import Locale, Page
 
+from home.models import ArticlePage
 from syndication.models import ChannelAccount, Delivery
+from tests import factories
 
 STATES = [
     Delivery.State.POSTED,
@@ -37,7 +41,7 @@ def released_pages(parent, count, accounts, batch_size=2000):
     """`count` live pages below `parent`, each with one copy on every account; returns their ids."""
     parent.refresh_from_db()
     now = timezone.now()
-    content_type = ContentType.objects.get_for_model(Page)
+    content_type = ContentType.objects.get_for_model(ArticlePage)
     locale = Locale.get_default()
     run = next(_sequence)
     last_child = parent.get_last_child()
@@ -66,6 +70,16 @@ def released_pages(parent, count, accounts, batch_size=2000):
         .order_by("path")
         .values_list("pk", flat=True)
     )
+    picture = factories.image()
+    for page_id in ids:
+        article = ArticlePage(
+            page_ptr_id=page_id,
+            teaser="Neues aus dem Rathaus.",
+            main_image=picture,
+            main_image_alt="Rathaus",
+            body=[],
+        )
+        article.save_base(raw=True, force_insert=True)
     states = itertools.cycle(STATES)
     Delivery.objects.bulk_create(
         (
