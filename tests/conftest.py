@@ -5,6 +5,7 @@ import email.policy
 import os
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -129,12 +130,11 @@ class RecordingHandler:
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server on 127.0.0.1; Django sends to it over SMTP."""
+@contextmanager
+def smtp_serving(handler, settings):
+    """A real SMTP server on 127.0.0.1 with this aiosmtpd handler; Django sends to it over SMTP."""
     from aiosmtpd.controller import Controller
 
-    handler = RecordingHandler()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -144,8 +144,17 @@ def smtp_server(settings):
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    yield handler
-    controller.stop()
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1 that keeps every message; Django sends to it over SMTP."""
+    with smtp_serving(RecordingHandler(), settings) as handler:
+        yield handler
 
 
 def mail_text(message):

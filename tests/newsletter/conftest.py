@@ -1,7 +1,6 @@
 """Helpers of the newsletter tests: subscribers, the city's newsletter account, mails and their links."""
 
 import re
-import socket
 
 import pytest
 from django.core.cache import cache
@@ -10,7 +9,7 @@ from django.utils import timezone
 from newsletter.models import Subscriber
 from newsletter.subscriptions import consent_text
 from syndication.models import ChannelAccount
-from tests.conftest import RecordingHandler, mail_text
+from tests.conftest import RecordingHandler, mail_text, smtp_serving
 
 CONFIRM_LINK = re.compile(r"https?://\S+/newsletter/bestaetigen/[^/\s]+/")
 
@@ -72,17 +71,5 @@ class FailingHandler(RecordingHandler):
 @pytest.fixture
 def smtp_failing_second(settings):
     """A real SMTP server that refuses the second message it is given with 451, and takes the rest."""
-    from aiosmtpd.controller import Controller
-
-    handler = FailingHandler(fail_at=2)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    yield handler
-    controller.stop()
+    with smtp_serving(FailingHandler(fail_at=2), settings) as handler:
+        yield handler
