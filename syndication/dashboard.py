@@ -51,6 +51,9 @@ CELL_STATES = {
     Delivery.State.REMOVE_BY_HAND: CellState(Delivery.State.REMOVE_BY_HAND.label, "bin", "critical"),
 }
 
+ON_ITS_WAY = {CELL_STATES[Delivery.State.PENDING], CELL_STATES[Delivery.State.SENDING]}
+POLL_SECONDS = 5
+
 STATE_QUERIES = {
     "posted": Q(state=Delivery.State.POSTED) & ~Q(action=Delivery.Action.UPDATE),
     "updated": Q(state=Delivery.State.POSTED, action=Delivery.Action.UPDATE),
@@ -152,6 +155,8 @@ class PublicationFilterSet(WagtailFilterSet):
 
 class PublicationsView(ReportView):
     page_title = _("Verteilung")
+    # Set with the rows: whether one of their copies is pending or sending.
+    on_its_way = False
     header_icon = "globe"
     template_name = "syndication/dashboard/index.html"
     results_template_name = "syndication/dashboard/results.html"
@@ -211,7 +216,12 @@ class PublicationsView(ReportView):
                 for start in range(0, len(pages), EXPORT_CHUNK)
                 for publication in self.publications(pages[start : start + EXPORT_CHUNK])
             )
-        return self.publications(pages)
+        publications = self.publications(pages)
+        # The list asks again for its rows while one of their copies is still on its way.
+        self.on_its_way = any(
+            cell.state in ON_ITS_WAY for publication in publications for cell in publication.cells if cell
+        )
+        return publications
 
     def publications(self, pages):
         """Rows for these pages, their copies fetched with one query."""
@@ -229,6 +239,7 @@ class PublicationsView(ReportView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["accounts"] = self.accounts
+        context["poll_seconds"] = POLL_SECONDS
         return context
 
     # The export: one row per page, one column per account with the copy's state and link.

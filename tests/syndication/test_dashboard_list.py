@@ -496,3 +496,27 @@ def test_filters_and_row_links_work_with_the_keyboard_alone(shown, browser_page)
         re.compile(reverse("syndication_page_deliveries", args=[shown.reading.pk]) + "$")
     )
     expect(page.locator("main")).to_contain_text("Your account is suspended")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_on_its_way_turns_posted_on_screen_without_a_reload_and_the_polling_stops(shown, browser_page):
+    page = browser_page
+    log_in(page, shown.desk.users.admin)
+    page.goto(dashboard_url())
+    road = page.locator(".sf-distribution tbody tr", has_text="Vollsperrung der Lindenallee")
+    expect(road).to_contain_text("Wartet")
+    page.evaluate("window.notReloaded = true")
+
+    # What the worker records once the press list took the mail.
+    Delivery.objects.filter(page=shown.desk.road, account=shown.desk.press).update(
+        state=Delivery.State.POSTED, remote_url="https://presse.example/2", posted_at=timezone.now()
+    )
+
+    expect(road).to_contain_text("Veröffentlicht", timeout=15_000)
+    expect(page.locator("#sf-distribution-status")).to_contain_text("Neuer Stand: 1 Kanalzellen")
+    assert page.evaluate("window.notReloaded") is True
+    results_url = reverse("syndication_dashboard_results")
+    polls = [url for url in page.requested_urls if results_url in url]
+    page.wait_for_timeout(7_000)
+    assert [url for url in page.requested_urls if results_url in url] == polls
