@@ -45,18 +45,25 @@ class CeleryWorker:
             env["EMAIL_PORT"] = str(settings.EMAIL_PORT)
         return env
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, purge=True):
+        """Start the worker and wait until it answers a ping.
+
+        `purge` empties the queue of an earlier test first; a supervisor restarting a
+        worker that exited (purge=False) leaves the queue as it is.
+        """
         from portal.celery import app
         from portal.tasks import ping
 
-        app.control.purge()
+        if purge:
+            app.control.purge()
         command = [sys.executable, "-m", "celery", "--app", "portal", "worker", "--hostname", self.name]
         command += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
         if self.beat:
             command.append("--beat")
         if self.include:
             command += ["--include", ",".join(self.include)]
-        self.log = self.log_path.open("wb")
+        # Appended: a worker started again by its supervisor keeps the log of its first life.
+        self.log = self.log_path.open("ab")
         # Its own process group, so that kill() takes the pool processes down with it.
         self.process = subprocess.Popen(
             command,
