@@ -3,6 +3,7 @@
 import email
 import email.policy
 import os
+import re
 import socket
 import time
 from contextlib import contextmanager
@@ -95,6 +96,18 @@ def browser_page(chromium, live_server):
     page.on("request", lambda request: page.requested_urls.append(request.url))
     yield page
     context.close()
+
+
+def log_in(page, username):
+    """Log in to the Wagtail admin in the browser tab as a user the factories made."""
+    from playwright.sync_api import expect
+
+    page.context.clear_cookies()
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", factories.PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from wagtail.models import Collection, Locale, Page, Site
 from home.models import ArticlePage, HomePage, SectionPage, StandardPage
 
 _sequence = itertools.count(1)
+# Every user the factories make has this password, so browser tests can log in.
+PASSWORD = "geheim-genug-123"
 
 
 def wagtail_roots():
@@ -88,7 +90,7 @@ def standard_page(home, title="Impressum", body="<p>Stadt Musterstadt, Rathauspl
 def user(username=None, groups=(), **kwargs):
     account = get_user_model().objects.create_user(
         username=username or f"user-{next(_sequence)}",
-        password=kwargs.pop("password", "geheim-genug-123"),
+        password=kwargs.pop("password", PASSWORD),
         email=kwargs.pop("email", None) or f"{username or 'user'}@musterstadt.example",
         **kwargs,
     )

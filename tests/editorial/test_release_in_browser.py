@@ -6,19 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from home.models import ArticlePage
+from tests.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "geheim-genug-123"
-
-
-def log_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def test_editor_submits_cannot_approve_and_another_reviewer_releases(newsroom, browser_page):

@@ -17,9 +17,8 @@ from monitoring.health import HealthCheck, record
 from monitoring.models import Heartbeat
 from syndication.models import ChannelAccount, Delivery
 from tests import factories
-from tests.conftest import axe_violations, describe_violations, wait_for
+from tests.conftest import axe_violations, describe_violations, log_in, wait_for
 
-PASSWORD = "geheim-genug-123"
 TOKEN = "geheim-token-der-stadt"  # noqa: S105
 
 
@@ -267,11 +266,7 @@ def test_the_health_view_and_its_banner_have_no_axe_violations(portal, browser_p
     waiting_delivery(portal["museum"], city_account(), timedelta(minutes=20))
     administrator = factories.user(is_superuser=True)
     page = browser_page
-    page.goto("/admin/login/")
-    page.fill("#id_username", administrator.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
+    log_in(page, administrator.username)
 
     page.goto("/admin/systemzustand/")
 

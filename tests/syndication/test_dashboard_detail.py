@@ -13,7 +13,7 @@ from wagtail.models import PageLogEntry
 from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery, ImportedComment
 from tests import factories
-from tests.conftest import axe_violations, describe_violations, wait_for
+from tests.conftest import axe_violations, describe_violations, log_in, wait_for
 from tests.syndication.fanout import (
     TEXT,
     city_accounts,
@@ -23,8 +23,6 @@ from tests.syndication.fanout import (
     release,
     settled,
 )
-
-PASSWORD = "geheim-genug-123"
 
 
 @pytest.fixture
@@ -412,14 +410,6 @@ def test_the_refresh_fragment_carries_the_deliveries_and_whether_to_ask_again(re
     assert settled.startswith('<div id="sf-deliveries"') and 'data-pending="false"' in settled
     assert settled.count('data-state="posted"') == 2
     assert "<html" not in settled and "Kommentare aus den Kanälen" not in settled
-
-
-def log_in(page, username):
-    page.goto("/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 @pytest.mark.browser

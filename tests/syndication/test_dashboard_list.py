@@ -23,11 +23,10 @@ from sandbox.x_api import DEFAULT_TOKEN
 from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery
 from tests import factories
-from tests.conftest import axe_violations, describe_violations
+from tests.conftest import axe_violations, describe_violations, log_in
 from tests.syndication import dashboard_data
 from tests.syndication.fanout import city_accounts, delivery_of, mastodon_statuses, release
 
-PASSWORD = "geheim-genug-123"
 # Queries of one list page for an editor, measured: session, user, permissions, the
 # admin's menu, header and banners, the filters' choices; then the count, the rows,
 # their copies, the accounts and the sections. The same for 20 rows, 50 and 10,000 pages.
@@ -417,14 +416,6 @@ def test_ten_thousand_pages_on_ten_accounts_take_the_same_queries_as_twenty(
 # In the browser
 
 
-def log_in(page, user):
-    page.goto(reverse("wagtailadmin_login"))
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-
-
 def tab_to(page, name, limit=60):
     """Press Tab until the focused element's accessible text starts with `name`; fail if it never does."""
     for _ in range(limit):
@@ -457,7 +448,7 @@ def shown(desk):
 @pytest.mark.django_db(transaction=True)
 def test_the_overview_has_no_axe_violations_also_with_the_filters_open(shown, browser_page, axe):
     page = browser_page
-    log_in(page, shown.desk.users.redaktion_kultur)
+    log_in(page, shown.desk.users.redaktion_kultur.username)
     page.goto(dashboard_url())
     expect(page.locator(".sf-distribution tbody tr")).to_have_count(2)
 
@@ -475,7 +466,7 @@ def test_the_overview_has_no_axe_violations_also_with_the_filters_open(shown, br
 @pytest.mark.django_db(transaction=True)
 def test_filters_and_row_links_work_with_the_keyboard_alone(shown, browser_page):
     page = browser_page
-    log_in(page, shown.desk.users.redaktion_kultur)
+    log_in(page, shown.desk.users.redaktion_kultur.username)
     page.goto(dashboard_url())
 
     tab_to(page, "Filter anzeigen")
@@ -502,7 +493,7 @@ def test_filters_and_row_links_work_with_the_keyboard_alone(shown, browser_page)
 @pytest.mark.django_db(transaction=True)
 def test_a_copy_on_its_way_turns_posted_on_screen_without_a_reload_and_the_polling_stops(shown, browser_page):
     page = browser_page
-    log_in(page, shown.desk.users.admin)
+    log_in(page, shown.desk.users.admin.username)
     page.goto(dashboard_url())
     road = page.locator(".sf-distribution tbody tr", has_text="Vollsperrung der Lindenallee")
     expect(road).to_contain_text("Wartet")
