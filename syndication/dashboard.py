@@ -49,6 +49,7 @@ CELL_STATES = {
     Delivery.State.NEEDS_ATTENTION: CellState(Delivery.State.NEEDS_ATTENTION.label, "warning", "warning"),
     Delivery.State.RETRACTED: CellState(Delivery.State.RETRACTED.label, "no-view", "neutral"),
     Delivery.State.REMOVE_BY_HAND: CellState(Delivery.State.REMOVE_BY_HAND.label, "bin", "critical"),
+    Delivery.State.QUOTA: CellState(Delivery.State.QUOTA.label, "time", "warning"),
 }
 
 ON_ITS_WAY = {CELL_STATES[Delivery.State.PENDING], CELL_STATES[Delivery.State.SENDING]}

@@ -17,7 +17,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 from wagtail.log_actions import log
 
-from .channels.base import OutcomeUnknown, PermanentError, TransientError
+from .channels.base import OutcomeUnknown, PermanentError, QuotaExceeded, TransientError
 from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 from .publication import publication_of
@@ -25,6 +25,8 @@ from .publication import publication_of
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# States a delivery is sent from once its next_attempt_at has come.
+DUE_STATES = (Delivery.State.PENDING, Delivery.State.QUOTA)
 BACKOFF_MAX_SECONDS = 60 * 60
 
 
@@ -59,7 +61,7 @@ def claim(delivery_id):
     with transaction.atomic():
         delivery = locked(delivery_id)
         now = timezone.now()
-        if delivery is None or delivery.state != Delivery.State.PENDING:
+        if delivery is None or delivery.state not in DUE_STATES:
             return None, None
         if delivery.next_attempt_at and delivery.next_attempt_at > now:
             return None, None
@@ -146,6 +148,10 @@ def deliver(delivery_id):
             # RETRACT, or the first half of REPOST.
             channel.retract(delivery.remote_id, publication=publication)
             post = None
+    except QuotaExceeded as error:
+        return finish(
+            delivery, attempt, DeliveryAttempt.Outcome.TRANSIENT, error=error, quota_until=error.resets_at
+        )
     except TransientError as error:
         return finish(
             delivery, attempt, DeliveryAttempt.Outcome.TRANSIENT, error=error, retry_after=error.retry_after
@@ -193,7 +199,9 @@ def find_sent(channel, delivery):
     return channel.find_post(delivery.text, idempotency_key=key)
 
 
-def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=None, attention=False):
+def finish(
+    delivery, attempt, outcome, *, post=None, error=None, retry_after=None, attention=False, quota_until=None
+):
     now = timezone.now()
     with transaction.atomic():
         delivery = locked(delivery.pk)
@@ -210,6 +218,14 @@ def finish(delivery, attempt, outcome, *, post=None, error=None, retry_after=Non
         elif attention:
             delivery.state = Delivery.State.NEEDS_ATTENTION
             delivery.last_error = error.message
+        elif quota_until is not None:
+            # Not a retry loop: the copy waits, shown as such, until the allowance is back.
+            # The attempt does not count towards MAX_ATTEMPTS; the network refused before trying.
+            delivery.state = Delivery.State.QUOTA
+            delivery.last_error = error.message
+            delivery.next_attempt_at = quota_until
+            delivery.attempt_count = max(delivery.attempt_count - 1, 0)
+            ChannelAccount.objects.filter(pk=delivery.account_id).update(paused_until=quota_until)
         elif outcome == DeliveryAttempt.Outcome.PERMANENT and attempt.action == Delivery.Action.RETRACT:
             # The network refuses to delete (e.g. the token may not): the copy stands, a person removes it.
             delivery.state = Delivery.State.REMOVE_BY_HAND
@@ -354,7 +370,7 @@ def due_deliveries(now=None, limit=500, *, queue_empty=None):
         lost_before = now - timedelta(seconds=settings.SYNDICATION_REQUEUE_AFTER)
         not_taken = never_queued | models.Q(enqueued_at__lt=lost_before)
     return (
-        Delivery.objects.filter(state=Delivery.State.PENDING)
+        Delivery.objects.filter(state__in=DUE_STATES)
         .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
         .filter(not_taken)
         .order_by("next_attempt_at", "pk")

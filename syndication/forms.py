@@ -136,8 +136,35 @@ def too_long(account, measurement):
     }
 
 
+def extra_credentials():
+    """{name: (CredentialField, labels of the networks asking for it)} over every network, in order."""
+    extras = {}
+    for network, (label, _path) in NETWORKS.items():
+        for credential in channel_class(network).credential_fields:
+            extras.setdefault(credential.name, (credential, []))[1].append(str(label))
+    return extras
+
+
+def credential_form_field(credential, networks):
+    help_text = _("Nur für %(networks)s.") % {"networks": ", ".join(networks)}
+    if credential.help_text:
+        help_text = f"{credential.help_text} {help_text}"
+    if credential.secret:
+        help_text = f"{help_text} " + _("Wird verschlüsselt gespeichert und nie wieder angezeigt.")
+        widget = forms.PasswordInput(render_value=False)
+    else:
+        widget = forms.TextInput
+    return forms.CharField(label=credential.label, required=False, widget=widget, help_text=help_text)
+
+
 class ChannelAccountForm(WagtailAdminModelForm):
-    """Credentials are written, never shown: leave the field empty to keep the stored token."""
+    """Credentials are written, never shown: leave a secret field empty to keep what is stored.
+
+    Besides the token, each network names what else its accounts need
+    (Channel.credential_fields); account_form_class() adds one field for each.
+    """
+
+    extra_credentials = {}
 
     access_token = forms.CharField(
         label=_("Zugangstoken"),
@@ -148,17 +175,35 @@ class ChannelAccountForm(WagtailAdminModelForm):
         ),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.encrypted_credentials:
+            stored = self.instance.credentials
+            for name, (credential, _networks) in self.extra_credentials.items():
+                if not credential.secret and name in self.fields:
+                    self.initial.setdefault(name, stored.get(name, ""))
+
+    def stored_credentials(self, network):
+        """What is stored for this network already; nothing once the account changes network."""
+        if self.instance.encrypted_credentials and self.instance.network == network:
+            return self.instance.credentials
+        return {}
+
     def clean(self):
         cleaned_data = super().clean()
         network = cleaned_data.get("network")
         if network not in NETWORKS:
             return cleaned_data
         channel = channel_class(network)
-        new_token_needed = channel.needs_token and not (
-            self.instance.encrypted_credentials and self.instance.network == network
-        )
-        if new_token_needed and not cleaned_data.get("access_token"):
+        stored = self.stored_credentials(network)
+        if channel.needs_token and not (stored or cleaned_data.get("access_token")):
             self.add_error("access_token", _("Ein neues Konto braucht ein Zugangstoken."))
+        for credential in channel.credential_fields:
+            if credential.required and not (cleaned_data.get(credential.name) or stored.get(credential.name)):
+                self.add_error(
+                    credential.name,
+                    _("%(network)s braucht dieses Feld.") % {"network": NETWORKS[network][0]},
+                )
         self.clean_base_url_for(channel, cleaned_data.get("base_url", ""))
         self.clean_recipients_for(channel, cleaned_data.get("recipients", ""))
         return cleaned_data
@@ -195,7 +240,29 @@ class ChannelAccountForm(WagtailAdminModelForm):
                 )
 
     def save(self, commit=True):
-        token = self.cleaned_data.get("access_token")
-        if token:
-            self.instance.set_credentials({"access_token": token})
+        network = self.cleaned_data["network"]
+        credentials = dict(self.stored_credentials(network))
+        names = [
+            "access_token",
+            *(credential.name for credential in channel_class(network).credential_fields),
+        ]
+        given = {
+            name: self.cleaned_data[name].strip() for name in names if self.cleaned_data.get(name, "").strip()
+        }
+        if given or not credentials:
+            credentials.update(given)
+            self.instance.set_credentials(credentials)
         return super().save(commit=commit)
+
+
+def account_form_class():
+    """The account form with a field for every credential some network asks for.
+
+    Built once the apps are loaded: the network modules import the page models,
+    which import this module.
+    """
+    extras = extra_credentials()
+    fields = {
+        name: credential_form_field(credential, networks) for name, (credential, networks) in extras.items()
+    }
+    return type("ChannelAccountForm", (ChannelAccountForm,), {"extra_credentials": extras, **fields})

@@ -113,7 +113,14 @@ class ChannelAccount(models.Model):
         network_class = channel_class(self.network)
         if network_class.needs_recipients:
             kwargs["recipients"] = self.recipient_list()
-        return network_class(self.base_url, self.credentials, **kwargs)
+        return network_class(
+            self.base_url, self.credentials, on_credentials_changed=self.keep_credentials, **kwargs
+        )
+
+    def keep_credentials(self, credentials):
+        """Store credentials a network renewed during a call (Bluesky's session, YouTube's access token)."""
+        self.set_credentials(credentials)
+        ChannelAccount.objects.filter(pk=self.pk).update(encrypted_credentials=self.encrypted_credentials)
 
     def recipient_list(self):
         return [line.strip() for line in self.recipients.splitlines() if line.strip()]
@@ -161,6 +168,8 @@ class Delivery(models.Model):
         NEEDS_ATTENTION = "attention", _("Braucht Aufmerksamkeit")
         RETRACTED = "retracted", _("Zurückgezogen")
         REMOVE_BY_HAND = "by_hand", _("Von Hand entfernen")
+        # The network's allowance is used up (YouTube's daily quota): waits for next_attempt_at.
+        QUOTA = "quota", _("Kontingent erschöpft")
 
     class Action(models.TextChoices):
         PUBLISH = "publish", _("Veröffentlichen")

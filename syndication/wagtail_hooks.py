@@ -10,10 +10,12 @@ from wagtail.log_actions import LogFormatter
 
 from . import views
 from .dashboard import PublicationsMenuItem, PublicationsView
-from .forms import ChannelAccountForm
+from .forms import account_form_class
 from .models import ChannelAccount
 from .panels import CredentialTroublePanel, DeliveryProblemsPanel
 from .permissions import may_see_deliveries
+
+AccountForm = account_form_class()
 
 
 class ChannelAccountViewSet(ModelViewSet):
@@ -25,10 +27,15 @@ class ChannelAccountViewSet(ModelViewSet):
     list_filter = ["network", "enabled"]
     search_fields = ["name"]
     copy_view_enabled = False
-    # The token field sits between the address and the switches; its form writes it encrypted.
+    # The credential fields sit between the address and the switches; the form writes them encrypted.
     edit_handler = ObjectList(
-        [*ChannelAccount.panels[:3], FieldPanel("access_token"), *ChannelAccount.panels[3:]],
-        base_form_class=ChannelAccountForm,
+        [
+            *ChannelAccount.panels[:3],
+            FieldPanel("access_token"),
+            *(FieldPanel(name) for name in AccountForm.extra_credentials),
+            *ChannelAccount.panels[3:],
+        ],
+        base_form_class=AccountForm,
     )
 
 

@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext as _
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,6 +53,46 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class MediaLimits:
+    """What media a network takes with a copy; checked when the page is submitted, not after release."""
+
+    # What a copy cannot go without: "" (text; media optional), "image" (Flickr) or "video" (YouTube).
+    requires: str = ""
+    # How many of the page's images (main image first, then the gallery) go with a copy; 0 = none.
+    max_images: int = 0
+    image_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif", "image/webp")
+    max_image_bytes: int | None = None
+    # Whether the page's video goes with a copy.
+    video: bool = False
+    video_types: tuple[str, ...] = ("video/mp4", "video/quicktime", "video/webm")
+    max_video_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """An image or video of a page as the submit check sees it: name, type and size only."""
+
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """Something an account of a network must be given besides its token (a page id, a key secret).
+
+    Stored encrypted with the token under `name`. Secret values are never shown
+    again; the others are shown for editing.
+    """
+
+    name: str
+    label: str
+    secret: bool = True
+    required: bool = True
+    help_text: str = ""
+
+
+@dataclass(frozen=True)
 class PublishedImage:
     """An image of the page as a channel may attach or link it."""
 
@@ -58,8 +100,24 @@ class PublishedImage:
     alt: str
     filename: str
     content_type: str
-    # The original file, for channels that attach it (press mail); read when sent.
+    # The original file, for channels that attach or upload it (press mail, Flickr); read when sent.
     path: str = ""
+    size: int = 0
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class PublishedVideo:
+    """The page's video file, for networks that upload it (YouTube)."""
+
+    url: str
+    filename: str
+    content_type: str
+    path: str
+    size: int
+    title: str = ""
+    # The transcript the portal shows beside the video (also a fair description).
+    transcript: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,7 +144,9 @@ class Publication:
     published_at: datetime
     # V.i.S.d.P. of the section, named in press releases.
     responsible: str = ""
+    # The main image first, then the gallery's images in their order.
     images: tuple[PublishedImage, ...] = ()
+    video: PublishedVideo | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +223,30 @@ class AccountIdentity:
     expires_at: datetime | None = None
 
 
+def file_problems(files, allowed_types, max_bytes):
+    problems = []
+    for media in files:
+        if allowed_types and media.content_type not in allowed_types:
+            problems.append(
+                _("nimmt %(name)s nicht: Dateityp %(type)s (erlaubt: %(allowed)s)")
+                % {
+                    "name": media.filename,
+                    "type": media.content_type or "?",
+                    "allowed": ", ".join(allowed_types),
+                }
+            )
+        if max_bytes and media.size > max_bytes:
+            problems.append(
+                _("nimmt %(name)s nicht: %(size)s, erlaubt sind %(max)s")
+                % {"name": media.filename, "size": megabytes(media.size), "max": megabytes(max_bytes)}
+            )
+    return problems
+
+
+def megabytes(size):
+    return f"{size / 1_000_000:.1f} MB".replace(".", ",")
+
+
 class ChannelError(Exception):
     """A network call failed; `message` is the network's own reason, shown to people."""
 
@@ -186,6 +270,18 @@ class PermanentError(ChannelError):
     """Trying again will not help: revoked token, rejected content, missing post."""
 
 
+class QuotaExceeded(ChannelError):
+    """The account's allowance is used up until `resets_at` (YouTube's daily quota).
+
+    Not a retry loop: the copy waits in its own, shown state until the allowance
+    is back, then goes out once.
+    """
+
+    def __init__(self, message, *, resets_at, **kwargs):
+        super().__init__(message, **kwargs)
+        self.resets_at = resets_at
+
+
 class OutcomeUnknown(ChannelError):
     """The request may have reached the network: a timeout after sending, a dropped connection.
 
@@ -206,13 +302,47 @@ class Channel(ABC):
     base_url_schemes = ("http", "https")
     # What the editor's default excerpt is made of; a notification brings title and link itself.
     excerpt_parts = ("title", "teaser", "url")
+    # What an account needs besides `access_token` (which needs_token asks for).
+    credential_fields = ()
+    # The media a copy takes; the default takes none.
+    media_limits = MediaLimits()
 
-    def __init__(self, base_url, credentials, *, timeout=10.0, recipients=()):
+    def __init__(self, base_url, credentials, *, timeout=10.0, recipients=(), on_credentials_changed=None):
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.timeout = timeout
         # The account's addresses, for networks that need_recipients (mail lists).
         self.recipients = tuple(recipients)
+        self.on_credentials_changed = on_credentials_changed
+
+    def credentials_changed(self, credentials):
+        """Keep credentials the network renewed during a call (a refreshed session or access token)."""
+        self.credentials = credentials
+        if self.on_credentials_changed is not None:
+            self.on_credentials_changed(credentials)
+
+    @classmethod
+    def media_problems(cls, images, video):
+        """What keeps this network from taking the page's media, in words for the editor; [] if nothing.
+
+        `images` are MediaFiles of the main image and the gallery, `video` a MediaFile or None.
+        """
+        limits = cls.media_limits
+        problems = []
+        if limits.requires == "image" and not images:
+            problems.append(_("braucht mindestens ein Bild (Hauptbild oder Galerie)"))
+        if limits.requires == "video" and video is None:
+            problems.append(_("braucht ein Video"))
+        if limits.max_images:
+            if len(images) > limits.max_images:
+                problems.append(
+                    _("nimmt höchstens %(max)d Bilder, die Seite hat %(count)d")
+                    % {"max": limits.max_images, "count": len(images)}
+                )
+            problems.extend(file_problems(images, limits.image_types, limits.max_image_bytes))
+        if limits.video and video is not None:
+            problems.extend(file_problems([video], limits.video_types, limits.max_video_bytes))
+        return problems
 
     @abstractmethod
     def limits(self):

@@ -67,8 +67,8 @@ class MastodonChannel(Channel):
         can_edit=True, can_delete=True, idempotency_key=True, lookup=True, replies=True
     )
 
-    def __init__(self, base_url, credentials, *, timeout=10.0):
-        super().__init__(base_url, credentials, timeout=timeout)
+    def __init__(self, base_url, credentials, **kwargs):
+        super().__init__(base_url, credentials, **kwargs)
         self._limits = None
         # Mastodon.py keeps no response on its exceptions and returns its own types;
         # Retry-After and the network's JSON as sent are read from the last response.
@@ -80,7 +80,7 @@ class MastodonChannel(Channel):
         self._client = Mastodon(
             access_token=credentials["access_token"],
             api_base_url=self.base_url,
-            request_timeout=timeout,
+            request_timeout=self.timeout,
             ratelimit_method="throw",
             version_check_mode="none",
             session=session,

@@ -101,11 +101,11 @@ class XChannel(Channel):
     max_query_length = 512
     page_size = 100
 
-    def __init__(self, base_url, credentials, *, timeout=10.0):
-        super().__init__(base_url, credentials, timeout=timeout)
+    def __init__(self, base_url, credentials, **kwargs):
+        super().__init__(base_url, credentials, **kwargs)
         # OAuth 2.0 user context: the account's access token is sent as the bearer token.
         self.client = tweepy.Client(bearer_token=credentials["access_token"], return_type=dict)
-        self.client.session = AccountSession(self.base_url, timeout)
+        self.client.session = AccountSession(self.base_url, self.timeout)
         self._account_id = None
 
     def limits(self):
