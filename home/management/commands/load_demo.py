@@ -34,8 +34,11 @@ ImageModel = get_image_model()
 # the record says so.
 DEMO_REASON = "Demo-Daten, angelegt mit manage.py load_demo"
 
-# The stand-ins' fixed tokens for the city's account: they hold across restarts of `make run`.
-SANDBOX_TOKENS = {"mastodon": mastodon_sandbox.DEFAULT_TOKEN, "x": x_sandbox.DEFAULT_TOKEN}
+# The stand-ins' fixed credentials for the city's account: they hold across restarts of `make run`.
+SANDBOX_CREDENTIALS = {
+    "mastodon": {"access_token": mastodon_sandbox.DEFAULT_TOKEN},
+    "x": {"access_token": x_sandbox.DEFAULT_TOKEN},
+}
 
 
 class Command(BaseCommand):
@@ -202,7 +205,7 @@ class Command(BaseCommand):
             account = ChannelAccount.objects.filter(network=network, name=name).first()
             if account is None:
                 account = ChannelAccount(network=network, name=name, base_url=base_url)
-                account.set_credentials({"access_token": SANDBOX_TOKENS[network]})
+                account.set_credentials(SANDBOX_CREDENTIALS[network])
                 account.save()
                 account.sections.set(self.sections.values())
                 account.groups.set(self.editor_groups)
