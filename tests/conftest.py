@@ -15,6 +15,10 @@ import pytest
 from sandbox.faults import start_in_thread
 from sandbox.x_api import XStandIn
 from tests import factories
+from tests.fixtures.bluesky import *  # noqa: F403 – each network's stand-in fixtures
+from tests.fixtures.facebook import *  # noqa: F403
+from tests.fixtures.flickr import *  # noqa: F403
+from tests.fixtures.youtube import *  # noqa: F403
 from tests.workers import CeleryWorker
 
 # Playwright's sync API keeps an event loop running in the test thread; Django's
