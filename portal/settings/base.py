@@ -269,6 +269,9 @@ SYNDICATION_STALE_GRACE = 30
 SYNDICATION_RETRY_BASE = 15
 # A queued delivery not taken by a worker within this many seconds is queued again (a lost message).
 SYNDICATION_REQUEUE_AFTER = 120
+# The Graph API version Facebook Pages are reached under (URLs /{version}/...); the newest
+# python-facebook-api names. Meta keeps a version for about two years after its release.
+FACEBOOK_GRAPH_VERSION = os.environ.get("FACEBOOK_GRAPH_VERSION", "v24.0")
 # A failed import round is asked again after this many seconds, doubling.
 REPLY_IMPORT_RETRY_DELAY = 30
 # Imported comments are deleted this many days after they were written (GDPR).
@@ -318,8 +321,24 @@ WAGTAILSEARCH_BACKENDS = {
     }
 }
 WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp"]
-WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
-WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
+# Documents include an article's video and its WebVTT captions.
+WAGTAILDOCS_EXTENSIONS = [
+    "csv",
+    "docx",
+    "mov",
+    "mp4",
+    "odt",
+    "pdf",
+    "pptx",
+    "rtf",
+    "txt",
+    "vtt",
+    "webm",
+    "xlsx",
+]
+WAGTAILDOCS_MAX_UPLOAD_SIZE = int(os.environ.get("DOCUMENT_MAX_UPLOAD_MB", "512")) * 1024 * 1024
+# Played and shown in the page, not downloaded.
+WAGTAILDOCS_INLINE_CONTENT_TYPES = ["application/pdf", "text/plain", "text/vtt", "video/mp4", "video/webm"]
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 # No requests to other hosts, not even for avatars in the admin.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 NETWORKS = {
     "mastodon": (_("Mastodon"), "syndication.channels.mastodon.MastodonChannel"),
     "x": (_("X (Twitter)"), "syndication.channels.x.XChannel"),
+    "facebook": (_("Facebook"), "syndication.channels.facebook.FacebookChannel"),
     "press": (_("Presseverteiler"), "syndication.channels.maillist.PressListChannel"),
     "maillist": (_("E-Mail-Verteiler"), "syndication.channels.maillist.MailListChannel"),
     "newsletter": (_("Newsletter"), "syndication.channels.newsletter.NewsletterChannel"),

@@ -1,0 +1,431 @@
+"""Facebook Pages: the city's posts and the comments beneath them through the Graph API (python-facebook-api)."""
+
+import json
+import logging
+import math
+import unicodedata
+from contextlib import contextmanager
+from datetime import datetime
+from functools import partial
+
+import requests
+from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from pyfacebook import FacebookError, GraphAPI, LibraryError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from syndication.channels.base import (
+    AccountIdentity,
+    Capabilities,
+    Channel,
+    CredentialField,
+    Limits,
+    MediaLimits,
+    OutcomeUnknown,
+    PermanentError,
+    RemotePost,
+    RemoteReply,
+    ReplyBatch,
+    TransientError,
+    well_formed,
+)
+
+logger = logging.getLogger(__name__)
+
+# Facebook's documented limit for the text of a post.
+MAX_LENGTH = 63206
+# Graph's codes for throttling: the app's, the user's and the Page's limits, an API's own
+# limit, and the Page's business use case limits (80001 and its siblings).
+THROTTLING_CODES = {4, 17, 32, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014}
+# "An unknown error" and "Service temporarily unavailable": Graph itself failed.
+SERVER_CODES = {1, 2}
+# An object that does not exist (any more), or that the token may not see.
+NO_SUCH_OBJECT = 100
+# Post and comment fields the channel reads; no pictures and nothing else about people.
+COMMENT_FIELDS = "id,from{id,name},message,created_time,permalink_url,parent{id}"
+POST_FIELDS = "id,message,created_time,permalink_url"
+# Graph's largest page of a connection.
+PAGE_SIZE = 100
+# The headers in which Graph reports how much of an allowance is used, in percent.
+USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
+
+
+class FacebookChannel(Channel):
+    """One Facebook Page, reached with its Page access token."""
+
+    network = "facebook"
+    capabilities = Capabilities(can_edit=True, can_delete=True, lookup=True, replies=True, carries_page=True)
+    credential_fields = (
+        CredentialField(
+            "page_id",
+            _("Seiten-ID"),
+            secret=False,
+            help_text=_(
+                "Die Nummer der Facebook-Seite; das Zugangstoken muss ein Seiten-Token dieser Seite sein."
+            ),
+        ),
+    )
+    # A copy takes the page's main image; the gallery stays on the portal.
+    media_limits = MediaLimits(
+        max_images=1,
+        image_types=("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"),
+        max_image_bytes=4 * 1000 * 1000,
+    )
+    post_url = "https://www.facebook.com/{page_id}/posts/{post}"
+
+    def __init__(self, base_url, credentials, **kwargs):
+        super().__init__(base_url or "https://graph.facebook.com", credentials, **kwargs)
+        self.page_id = str(credentials["page_id"])
+        # The Graph client of this account alone: its base URL is the account's API address,
+        # and delivery, not the library, decides when to wait after a rate limit.
+        self.client = GraphAPI(
+            access_token=credentials["access_token"],
+            version=settings.FACEBOOK_GRAPH_VERSION,
+            base_url=self.base_url + "/",
+            timeout=self.timeout,
+            sleep_on_rate_limit=False,
+        )
+        # pyfacebook keeps no response on its errors; status and usage headers are read from the last one.
+        self._last_response = None
+        self.client.session.hooks["response"].append(self._remember_response)
+
+    def _remember_response(self, response, **kwargs):
+        self._last_response = response
+
+    @classmethod
+    def media_problems(cls, images, video):
+        # Only the main image (the first) goes out; a gallery beside it keeps no page from Facebook.
+        return super().media_problems(images[:1], video)
+
+    def limits(self):
+        return Limits(
+            max_length=MAX_LENGTH, counting_rule=_("Zeichen; Emoji und manche Schriftzeichen zählen 2")
+        )
+
+    def count(self, text):
+        # Counted in UTF-16 code units, as Facebook's web clients measure text: never less than it counts.
+        return len(text.encode("utf-16-le")) // 2
+
+    def publish(self, text, *, idempotency_key, publication=None):
+        # Facebook takes no idempotency key; find_post settles a create whose answer was lost.
+        image = publication.images[0] if publication and publication.images else None
+        if image is not None:
+            return self._publish_photo(text, image)
+        data = {"message": text}
+        if publication is not None:
+            # The link becomes Facebook's preview card with the page's title and image.
+            data["link"] = publication.url
+        with self._graph_errors(changes=True):
+            created = self.client.post_object(self.page_id, "feed", data=data)
+        return self._remote_post(created["id"], created)
+
+    def _publish_photo(self, text, image):
+        """A photo post: the main image uploaded with the excerpt as its caption."""
+        data = {"caption": text, "published": "true"}
+        if not image.path:
+            # No file at hand: Facebook fetches the image from the portal itself.
+            with self._graph_errors(changes=True):
+                created = self.client.post_object(self.page_id, "photos", data={**data, "url": image.url})
+            return self._remote_post(created["post_id"], created)
+        try:
+            upload = open(image.path, "rb")  # noqa: SIM115 – closed below, after the upload
+        except OSError as error:
+            raise PermanentError(
+                gettext("Das Bild %(name)s ist nicht lesbar: %(reason)s")
+                % {"name": image.filename, "reason": error.strerror}
+            ) from error
+        with upload, self._graph_errors(changes=True):
+            created = self.client.post_object(
+                self.page_id,
+                "photos",
+                data=data,
+                files={"source": (image.filename, upload, image.content_type)},
+            )
+        return self._remote_post(created["post_id"], created)
+
+    def update(self, remote_id, text, *, publication=None):
+        with self._graph_errors(changes=True):
+            answer = self.client.post_object(remote_id, data={"message": text})
+        return self._remote_post(remote_id, answer)
+
+    def retract(self, remote_id, *, publication=None):
+        try:
+            with self._graph_errors(changes=True):
+                self.client.delete_object(remote_id)
+        except PermanentError as error:
+            if error.response.get("error", {}).get("code") != NO_SUCH_OBJECT:
+                raise
+
+    def find_post(self, text, *, idempotency_key):
+        # Without an idempotency key, a create whose answer was lost is recognised among the
+        # Page's newest posts by its text, whole and exact up to Unicode composition and
+        # whitespace. The lookup follows the failed attempt within minutes, so the newest 100
+        # reach back far enough; a text that differs in a single word is not the copy.
+        wanted = comparable(text)
+        with self._graph_errors(changes=False):
+            posts = self.client.get_connection(
+                self.page_id, "published_posts", fields=POST_FIELDS, limit=PAGE_SIZE
+            )
+        for post in posts.get("data", []):
+            if comparable(post.get("message", "")) == wanted:
+                return self._remote_post(post["id"], post)
+        return None
+
+    def verify_credentials(self):
+        with self._graph_errors(changes=False):
+            me = self.client.get_object("me", fields="id,name")
+        if str(me["id"]) != self.page_id:
+            raise PermanentError(
+                gettext("Das Token gehört zu „%(name)s“ (%(id)s), nicht zur Seite %(page)s.")
+                % {"name": me.get("name", ""), "id": me["id"], "page": self.page_id}
+            )
+        return AccountIdentity(handle=me.get("name", self.page_id), expires_at=self.credentials_expire_at())
+
+    def fetch_replies(self, copy_ids, cursor):
+        # Per copy the cursor is Graph's `after` cursor of the last comment read, oldest
+        # first: asking after it returns what came since, so a round costs what is new.
+        # filter=stream brings answers to comments too, each naming its parent.
+        cursor = dict(cursor or {})
+        replies = []
+        for copy_id in map(str, copy_ids):
+            comments, cursor_after = self._comments_since(copy_id, cursor.get(copy_id))
+            if cursor_after:
+                cursor[copy_id] = cursor_after
+            theirs = [comment for comment in comments if not self._is_own(comment)]
+            replies.extend(well_formed(partial(self._remote_reply, copy_id=copy_id), theirs, self.network))
+        return ReplyBatch(replies=replies, cursor=cursor)
+
+    def _comments_since(self, copy_id, after):
+        """Every comment under the copy after the `after` cursor, and the cursor after the last of them."""
+        comments = []
+        while True:
+            arguments = {
+                "filter": "stream",
+                "order": "chronological",
+                "fields": COMMENT_FIELDS,
+                "limit": PAGE_SIZE,
+            }
+            if after:
+                arguments["after"] = after
+            try:
+                with self._graph_errors(changes=False):
+                    page = self.client.get_connection(copy_id, "comments", **arguments)
+            except PermanentError as error:
+                if _code(error) != NO_SUCH_OBJECT:
+                    raise
+                # The copy was deleted on Facebook by hand: nothing more will come from it.
+                logger.info("Facebook post %s is gone; its comments are not read", copy_id)
+                return comments, after
+            comments.extend(page.get("data", []))
+            paging = page.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after") or after
+            if not page.get("data") or not paging.get("next"):
+                return comments, after
+
+    def refresh_replies(self, reply_ids):
+        # One request per comment: Graph no longer lets new apps ask for many ids at once
+        # (GET /?ids=), and a comment that is gone answers with code 100.
+        current = {}
+        for reply_id in map(str, reply_ids):
+            try:
+                with self._graph_errors(changes=False):
+                    comment = self.client.get_object(reply_id, fields=COMMENT_FIELDS)
+            except PermanentError as error:
+                if _code(error) != NO_SUCH_OBJECT:
+                    raise
+                current[reply_id] = None
+                continue
+            for reply in well_formed(lambda item: self._remote_reply(item, ""), [comment], self.network):
+                current[reply_id] = reply
+        return current
+
+    def reply(self, in_reply_to_id, text, *, idempotency_key):
+        with self._graph_errors(changes=True):
+            created = self.client.post_object(in_reply_to_id, "comments", data={"message": text})
+        return RemotePost(remote_id=created["id"], url=self._comment_url(created["id"]), raw=created)
+
+    def find_reply(self, in_reply_to_id, text, *, idempotency_key):
+        # Like find_post: the Page's own answer directly beneath the comment, with exactly this text.
+        wanted = comparable(text)
+        with self._graph_errors(changes=False):
+            answers = self.client.get_connection(
+                in_reply_to_id,
+                "comments",
+                order="reverse_chronological",
+                fields=COMMENT_FIELDS,
+                limit=PAGE_SIZE,
+            )
+        for comment in answers.get("data", []):
+            if self._is_own(comment) and comparable(comment.get("message", "")) == wanted:
+                return RemotePost(
+                    remote_id=comment["id"], url=comment.get("permalink_url") or "", raw=comment
+                )
+        return None
+
+    def _comment_url(self, comment_id):
+        """The comment's permalink; asked after it was made, so a failed read costs only the link."""
+        try:
+            with self._graph_errors(changes=False):
+                return self.client.get_object(comment_id, fields="permalink_url").get("permalink_url", "")
+        except (TransientError, PermanentError) as error:
+            logger.info("No permalink for Facebook comment %s: %s", comment_id, error.message)
+            return ""
+
+    def _is_own(self, comment):
+        return str((comment.get("from") or {}).get("id")) == self.page_id
+
+    def _remote_post(self, post_id, raw):
+        page_id, _sep, post = str(post_id).partition("_")
+        return RemotePost(
+            remote_id=str(post_id),
+            url=self.post_url.format(page_id=page_id or self.page_id, post=post or post_id),
+            raw=raw,
+        )
+
+    def _remote_reply(self, comment, copy_id):
+        author = comment.get("from") or {}
+        parent = (comment.get("parent") or {}).get("id", "")
+        return RemoteReply(
+            remote_id=comment["id"],
+            in_reply_to_id=parent or copy_id,
+            # People who keep their name from apps arrive without `from`.
+            author_name=author.get("name") or gettext("Jemand auf Facebook"),
+            # Facebook has no handles, and the ids it gives apps lead to no profile.
+            author_handle="",
+            author_url="",
+            text=comment["message"],
+            text_format="text",
+            language="",
+            created_at=datetime.strptime(comment["created_time"], "%Y-%m-%dT%H:%M:%S%z"),
+            url=comment.get("permalink_url") or "",
+            conversation_id=copy_id,
+            raw={
+                key: comment[key]
+                for key in ("id", "from", "message", "created_time", "permalink_url", "parent")
+                if key in comment
+            },
+        )
+
+    @contextmanager
+    def _graph_errors(self, *, changes):
+        """Turn pyfacebook's and requests' exceptions into the errors delivery acts on.
+
+        `changes`: the call changes something on Facebook, so an answer lost after
+        sending leaves the outcome unknown; a read that fails so is merely transient.
+        """
+        self._last_response = None
+        lost = OutcomeUnknown if changes else TransientError
+        try:
+            yield
+        except FacebookError as error:
+            raise self._refusal(error) from error
+        except LibraryError as error:
+            # Not JSON, or no Content-Type: a proxy's page or a half answer.
+            response = self._last_response
+            status = response.status_code if response is not None else None
+            reason = f"{status} {response.reason}" if response is not None else str(error.message)
+            if status is not None and (status >= 500 or status == 429):
+                raise TransientError(reason, status=status, retry_after=_retry_after(response)) from error
+            if status is not None and status < 400:
+                raise lost(
+                    gettext("Facebook hat unlesbar geantwortet: %(reason)s") % {"reason": reason},
+                    status=status,
+                ) from error
+            raise PermanentError(reason, status=status) from error
+        except requests.ConnectTimeout as error:
+            raise TransientError(
+                gettext("Facebook hat die Verbindung nicht angenommen: %(reason)s") % {"reason": error}
+            ) from error
+        except requests.ConnectionError as error:
+            if _never_sent(error):
+                raise TransientError(
+                    gettext("Facebook ist nicht erreichbar: %(reason)s") % {"reason": error}
+                ) from error
+            raise lost(
+                gettext("Die Verbindung zu Facebook brach nach dem Senden ab: %(reason)s") % {"reason": error}
+            ) from error
+        except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as error:
+            raise lost(
+                gettext("Facebook hat nicht rechtzeitig oder nicht vollständig geantwortet: %(reason)s")
+                % {"reason": error}
+            ) from error
+
+    def _refusal(self, error):
+        """Graph's error body as the error class it calls for, in Graph's words."""
+        response = self._last_response
+        status = response.status_code if response is not None else None
+        body = error._data
+        details = body.get("error") or {}
+        code = details.get("code")
+        message = details.get("error_user_msg") or details.get("message") or f"Graph error {code}"
+        transient = (
+            code in THROTTLING_CODES
+            or code in SERVER_CODES
+            or details.get("is_transient") is True
+            or (status is not None and (status >= 500 or status == 429))
+        )
+        if transient and code != 190:
+            usage = _usage(response)
+            return TransientError(
+                message,
+                status=status,
+                response={**body, **({"usage": usage} if usage else {})},
+                retry_after=_retry_after(response),
+            )
+        return PermanentError(message, status=status, response=body)
+
+
+def _code(error):
+    return ((error.response or {}).get("error") or {}).get("code")
+
+
+def comparable(text):
+    """A text as it can be compared with what Facebook gives back: composed alike, whitespace as one space."""
+    return " ".join(unicodedata.normalize("NFC", text or "").split())
+
+
+def _usage(response):
+    """Graph's usage headers, decoded, for the attempt's record."""
+    if response is None:
+        return {}
+    usage = {}
+    for name in USAGE_HEADERS:
+        value = response.headers.get(name)
+        if value:
+            try:
+                usage[name] = json.loads(value)
+            except ValueError:
+                usage[name] = value
+    return usage
+
+
+def _retry_after(response):
+    """Seconds until Facebook takes calls again.
+
+    Retry-After where sent; else the longest `estimated_time_to_regain_access` (minutes)
+    of the business use case usage. The app and Page usage headers name no time: the
+    allowance frees up over a rolling hour, and delivery's backoff waits meanwhile.
+    """
+    if response is None:
+        return None
+    retry_after = response.headers.get("retry-after", "").strip()
+    if retry_after.isdigit():
+        return int(retry_after)
+    business = _usage(response).get("x-business-use-case-usage")
+    entries = business.values() if isinstance(business, dict) else []
+    minutes = [
+        entry.get("estimated_time_to_regain_access")
+        for listed in entries
+        if isinstance(listed, list)
+        for entry in listed
+        if isinstance(entry, dict)
+    ]
+    longest = max((value for value in minutes if isinstance(value, int | float)), default=0)
+    return math.ceil(longest * 60) or None
+
+
+def _never_sent(error):
+    """True when the connection failed before any byte of the request left (refused, DNS)."""
+    cause = error.args[0] if error.args else None
+    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
