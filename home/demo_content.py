@@ -318,6 +318,23 @@ ARTICLE_IN_REVIEW = {
     "tags": ["Veranstaltung", "Advent"],
 }
 
+# The article in review shows a gallery and a video (drawn for the demo, 8 s, silent).
+GALLERY_CAPTIONS = [
+    "Der Marktplatz mit den ersten Ständen",
+    "Das Kinderkarussell vor dem Rathaus",
+    "Lichterketten in der Altstadt",
+]
+DEMO_VIDEO = {
+    "file": "stadtrundgang.webm",
+    "title": "Video: Stadtrundgang durch Musterstadt",
+    "captions": "stadtrundgang.vtt",
+    "captions_title": "Untertitel: Stadtrundgang durch Musterstadt",
+    "transcript": (
+        "Ein kurzer Film ohne Ton: Die Häuser der Altstadt ziehen vorbei, die Sonne geht auf. "
+        "Eingeblendet ist der Schriftzug „Musterstadt – Stadtrundgang“."
+    ),
+}
+
 # Groups other than the per-section editors, with their one demo user each.
 # (group name, username, first name, last name)
 ROLE_GROUPS = [

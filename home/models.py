@@ -1,5 +1,6 @@
 """The portal's page types: home, topic sections, articles and standard pages."""
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.utils import timezone
@@ -12,7 +13,7 @@ from wagtail.api import APIField
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.api.fields import ImageRenditionField
-from wagtail.models import Page
+from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from editorial.bypass import BYPASS_PERMISSION
@@ -109,6 +110,36 @@ class ArticlePageTag(TaggedItemBase):
     content_object = ParentalKey("home.ArticlePage", related_name="tagged_items", on_delete=models.CASCADE)
 
 
+# What the portal plays in its <video> element, and the captions it offers with it.
+VIDEO_EXTENSIONS = ("mp4", "webm", "mov")
+CAPTION_EXTENSIONS = ("vtt",)
+
+
+class ArticleGalleryImage(Orderable):
+    """One image of an article's gallery, with the alternative text it is shown and sent with."""
+
+    page = ParentalKey("home.ArticlePage", related_name="gallery_images", on_delete=models.CASCADE)
+    image = models.ForeignKey(
+        "wagtailimages.Image", verbose_name=_("Bild"), on_delete=models.PROTECT, related_name="+"
+    )
+    alt = models.CharField(
+        _("Alternativtext"),
+        max_length=250,
+        help_text=_("Beschreibt, was auf dem Bild zu sehen ist, für Menschen, die es nicht sehen können."),
+    )
+    caption = models.CharField(_("Bildunterschrift"), max_length=250, blank=True)
+
+    panels = [FieldPanel("image"), FieldPanel("alt"), FieldPanel("caption")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("Galeriebild")
+        verbose_name_plural = _("Bildergalerie")
+
+
+def extension_of(document):
+    return document.file_extension.lower() if document is not None else ""
+
+
 class ArticlePage(DiscussionPageMixin, Page):
     """A news item or a press release within a section."""
 
@@ -140,6 +171,31 @@ class ArticlePage(DiscussionPageMixin, Page):
         help_text=_("Beschreibt, was auf dem Bild zu sehen ist, für Menschen, die es nicht sehen können."),
     )
     body = StreamField(BodyBlock(), verbose_name=_("Inhalt"))
+    video = models.ForeignKey(
+        "wagtaildocs.Document",
+        verbose_name=_("Video"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Eine Videodatei (MP4, WebM oder MOV) aus den Dokumenten."),
+    )
+    video_captions = models.ForeignKey(
+        "wagtaildocs.Document",
+        verbose_name=_("Untertitel"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Untertitel als WebVTT-Datei (.vtt) aus den Dokumenten."),
+    )
+    video_transcript = models.TextField(
+        _("Abschrift des Videos"),
+        blank=True,
+        help_text=_(
+            "Was im Video gesagt und gezeigt wird, für Menschen, die es nicht sehen oder hören können."
+        ),
+    )
     tags = ClusterTaggableManager(through=ArticlePageTag, blank=True, verbose_name=_("Schlagwörter"))
 
     content_panels = Page.content_panels + [
@@ -149,6 +205,11 @@ class ArticlePage(DiscussionPageMixin, Page):
             heading=_("Hauptbild"),
         ),
         FieldPanel("body"),
+        InlinePanel("gallery_images", heading=_("Bildergalerie"), label=_("Galeriebild")),
+        MultiFieldPanel(
+            [FieldPanel("video"), FieldPanel("video_captions"), FieldPanel("video_transcript")],
+            heading=_("Video"),
+        ),
     ]
     promote_panels = Page.promote_panels + [
         MultiFieldPanel(
@@ -202,6 +263,26 @@ class ArticlePage(DiscussionPageMixin, Page):
     @property
     def section(self):
         return SectionPage.objects.parent_of(self).first()
+
+    def gallery(self):
+        """The gallery's images with their files, in the editor's order, without a query per image."""
+        return self.gallery_images.select_related("image").prefetch_related("image__renditions")
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.video_id and extension_of(self.video) not in VIDEO_EXTENSIONS:
+            errors["video"] = _("Das ist keine Videodatei (erlaubt: %(types)s).") % {
+                "types": ", ".join(VIDEO_EXTENSIONS)
+            }
+        if self.video_captions_id and extension_of(self.video_captions) not in CAPTION_EXTENSIONS:
+            errors["video_captions"] = _("Untertitel müssen eine WebVTT-Datei (.vtt) sein.")
+        if self.video_captions_id and not self.video_id:
+            errors["video_captions"] = _("Untertitel gehören zu einem Video.")
+        if self.video_id and not self.video_transcript.strip():
+            errors["video_transcript"] = _("Ein Video braucht eine Abschrift (BITV 2.0, WCAG 1.2).")
+        if errors:
+            raise ValidationError(errors)
 
 
 class StandardPage(Page):

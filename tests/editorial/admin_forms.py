@@ -19,6 +19,10 @@ def article_form_data(article, **changes):
         "bypass_reason": "",
         "comments": {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0, "MIN_NUM_FORMS": 0, "MAX_NUM_FORMS": 1000},
         "excerpts": {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0, "MIN_NUM_FORMS": 0, "MAX_NUM_FORMS": 1000},
+        "gallery_images": {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0, "MIN_NUM_FORMS": 0, "MAX_NUM_FORMS": 1000},
+        "video": article.video_id or "",
+        "video_captions": article.video_captions_id or "",
+        "video_transcript": article.video_transcript,
     }
     data.update(changes)
     return nested_form_data(data)

@@ -7,28 +7,33 @@ import colorsys
 import io
 import random
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.files import File
 from django.core.files.images import ImageFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
 from PIL import ImageDraw
+from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 from wagtail.models import Collection, Page, Site
 
 from editorial.bypass import publishing_without_workflow
 from editorial.sections import grant_editing, require_release
 from home import demo_content as content
-from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
+from home.models import ArticleGalleryImage, ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
 from sandbox import mastodon as mastodon_sandbox
 from sandbox import x_api as x_sandbox
 from syndication.models import ChannelAccount, ModerationRoute
 
 ImageModel = get_image_model()
+DocumentModel = get_document_model()
+DEMO_MEDIA = Path(__file__).resolve().parents[2] / "demo_media"
 
 # The demo's own pages are published by this command, not released by a person;
 # the record says so.
@@ -260,7 +265,20 @@ class Command(BaseCommand):
             main_image_alt="Stilisierte Stadtansicht von Musterstadt im Winter",
             body=self.body_for(1, data["title"]),
             live=False,
+            video=self.ensure_document(content.DEMO_VIDEO["file"], content.DEMO_VIDEO["title"]),
+            video_captions=self.ensure_document(
+                content.DEMO_VIDEO["captions"], content.DEMO_VIDEO["captions_title"]
+            ),
+            video_transcript=content.DEMO_VIDEO["transcript"],
         )
+        # A gallery, so the release also reaches the networks that take photos (Flickr, Bluesky).
+        for offset, caption in enumerate(content.GALLERY_CAPTIONS, start=2):
+            image = self.ensure_image(
+                len(content.ARTICLES) + offset, data["title"], (123, 31, 93), self.collections["kultur"]
+            )
+            article.gallery_images.add(
+                ArticleGalleryImage(image=image, alt=image.description, caption=caption)
+            )
         section.add_child(instance=article)
         article.tags.set(data["tags"])
         # The page's address on the portal `make run` serves; the site record says localhost:80.
@@ -320,6 +338,16 @@ class Command(BaseCommand):
             user.groups.add(group)
             self.created += 1
         self.logins.append((username, group.name))
+
+    def ensure_document(self, filename, title):
+        """A file of home/demo_media/ as a Wagtail document (the demo's video and its captions)."""
+        document = DocumentModel.objects.filter(title=title).first()
+        if document is None:
+            document = DocumentModel(title=title, collection=self.collections["kultur"])
+            with (DEMO_MEDIA / filename).open("rb") as source:
+                document.file.save(filename, File(source), save=False)
+            document.save()
+        return document
 
     def ensure_image(self, number, title, colour, collection):
         image_title = f"Demo-Bild {number:02d}: {title}"
