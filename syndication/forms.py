@@ -1,5 +1,8 @@
 """Forms of the fan-out: the article form checks its excerpts, the account form takes credentials."""
 
+import mimetypes
+from pathlib import PurePosixPath
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -10,7 +13,7 @@ from editorial.forms import EditorialPageForm
 
 from . import excerpts
 from .channels import NETWORKS, channel_class
-from .channels.base import ChannelError
+from .channels.base import ChannelError, MediaFile
 from .models import PageExcerpt
 
 
@@ -44,6 +47,7 @@ class ExcerptCheckingPageForm(EditorialPageForm):
         # The page form is cleaned before its formsets; their cleaned data is needed here.
         formset.is_valid()
         url = excerpts.page_url(self.parent_page, cleaned_data.get("slug"))
+        images, video = self.page_media(cleaned_data)
         seen = set()
         decided = set()
         for form in formset.forms:
@@ -66,6 +70,7 @@ class ExcerptCheckingPageForm(EditorialPageForm):
                     continue
                 form.cleaned_data["text"] = form.instance.text = text
             self.check_length(form, account, text)
+            self.check_media(form, account, images, video)
         if self.instance.pk is None and self.for_user is not None:
             self.added_excerpts = self.tag_routed_excerpts(cleaned_data, url, decided)
         return cleaned_data
@@ -93,6 +98,29 @@ class ExcerptCheckingPageForm(EditorialPageForm):
                 page.excerpts.commit()
         return page
 
+    def page_media(self, cleaned_data):
+        """The page's images (main image, then the gallery) and its video, as the networks would take them."""
+        images = [cleaned_data.get("main_image")]
+        gallery = self.formsets.get("gallery_images")
+        if gallery is not None and gallery.is_valid():
+            images += [
+                form.cleaned_data.get("image")
+                for form in gallery.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            ]
+        video = cleaned_data.get("video")
+        return [media_file(image) for image in images if image is not None], video and media_file(video)
+
+    @staticmethod
+    def check_media(form, account, images, video):
+        """An image or video a network cannot take is an error now, not a failure after release."""
+        problems = account.channel_class().media_problems(images, video)
+        if problems:
+            form.add_error(
+                "account",
+                _("%(account)s %(problems)s.") % {"account": account, "problems": "; ".join(problems)},
+            )
+
     @staticmethod
     def generated_text(form, account, cleaned_data, url):
         try:
@@ -110,6 +138,16 @@ class ExcerptCheckingPageForm(EditorialPageForm):
             return
         if measurement.overflow:
             form.add_error("text", too_long(account, measurement))
+
+
+def media_file(item):
+    """An image or document as a MediaFile: its name, type by extension, and size in bytes."""
+    filename = PurePosixPath(item.file.name).name
+    return MediaFile(
+        filename=filename,
+        content_type=mimetypes.guess_type(filename)[0] or "",
+        size=item.get_file_size() or 0,
+    )
 
 
 def compose(account, cleaned_data, url):

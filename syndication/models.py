@@ -108,6 +108,9 @@ class ChannelAccount(models.Model):
     def set_credentials(self, credentials):
         self.encrypted_credentials = vault.encrypt(credentials)
 
+    def channel_class(self):
+        return channel_class(self.network)
+
     def channel(self, timeout=None):
         kwargs = {"timeout": timeout} if timeout else {"timeout": settings.SYNDICATION_TIMEOUT}
         network_class = channel_class(self.network)

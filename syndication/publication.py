@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from .channels.base import Publication, PublishedImage
+from .channels.base import Publication, PublishedImage, PublishedVideo
 
 # Renditions and links in the body are site-relative; a mail needs them absolute.
 RELATIVE_ADDRESS = re.compile(r'(?P<attribute>\s(?:src|href))="/(?!/)')
@@ -27,16 +27,44 @@ def plain_text(html):
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def image_of(page, root_url):
-    image = page.main_image
+def content_type_of(filename):
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def image_of(image, alt, root_url, caption=""):
     rendition = image.get_rendition(MAIN_IMAGE_RENDITION)
     filename = PurePosixPath(image.file.name).name
     return PublishedImage(
         url=absolute(f' src="{rendition.url}"', root_url).split('"')[1],
-        alt=page.main_image_alt,
+        alt=alt,
         filename=filename,
-        content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream",
+        content_type=content_type_of(filename),
         path=image.file.path,
+        size=image.get_file_size() or 0,
+        caption=caption,
+    )
+
+
+def images_of(page, root_url):
+    """The main image first, then the gallery's, each with its alternative text."""
+    images = [image_of(page.main_image, page.main_image_alt, root_url)] if page.main_image_id else []
+    images.extend(image_of(item.image, item.alt, root_url, item.caption) for item in page.gallery())
+    return tuple(images)
+
+
+def video_of(page, root_url):
+    if not page.video_id:
+        return None
+    document = page.video
+    filename = PurePosixPath(document.file.name).name
+    return PublishedVideo(
+        url=f"{root_url.rstrip('/')}{document.url}",
+        filename=filename,
+        content_type=content_type_of(filename),
+        path=document.file.path,
+        size=document.get_file_size() or 0,
+        title=document.title,
+        transcript=page.video_transcript,
     )
 
 
@@ -63,5 +91,6 @@ def publication_of(page):
         topics=tuple(dict.fromkeys(topics)),
         published_at=page.last_published_at or timezone.now(),
         responsible=responsible,
-        images=(image_of(page, root_url),) if page.main_image_id else (),
+        images=images_of(page, root_url),
+        video=video_of(page, root_url),
     )

@@ -18,7 +18,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Page
 
 from . import excerpts, outbox
-from .channels.base import ChannelError
+from .channels.base import ChannelError, media_summary
 from .comment_admin import comment_policy
 from .forms import forbidden, unmeasurable
 from .models import ChannelAccount, Delivery, ImportedComment
@@ -38,6 +38,12 @@ class ExcerptLengthForm(forms.Form):
     account = forms.ModelChoiceField(queryset=ChannelAccount.objects.all())
     # Stripped like the page form's text field, so the counter measures what will be saved.
     text = forms.CharField(required=False)
+
+
+def counting_rule(account, limits):
+    """The network's counting rule, and what media it takes where it takes any."""
+    media = media_summary(account.channel_class().media_limits)
+    return f"{limits.counting_rule} – {_('Medien')}: {media}" if media else limits.counting_rule
 
 
 @require_POST
@@ -67,7 +73,7 @@ def excerpt_length(request):
             "count": measurement.length,
             "limit": measurement.limit,
             "overflow": measurement.overflow,
-            "counting_rule": measurement.limits.counting_rule,
+            "counting_rule": counting_rule(account, measurement.limits),
             "message": message,
         }
     )

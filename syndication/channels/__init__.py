@@ -10,10 +10,13 @@ NETWORKS = {
     "mastodon": (_("Mastodon"), "syndication.channels.mastodon.MastodonChannel"),
     "x": (_("X (Twitter)"), "syndication.channels.x.XChannel"),
     "facebook": (_("Facebook"), "syndication.channels.facebook.FacebookChannel"),
+    "flickr": (_("Flickr"), "syndication.channels.flickr.FlickrChannel"),
     "press": (_("Presseverteiler"), "syndication.channels.maillist.PressListChannel"),
     "maillist": (_("E-Mail-Verteiler"), "syndication.channels.maillist.MailListChannel"),
     "newsletter": (_("Newsletter"), "syndication.channels.newsletter.NewsletterChannel"),
     "webpush": (_("Web-Push"), "syndication.channels.webpush.WebPushChannel"),
+    "bluesky": (_("Bluesky"), "syndication.channels.bluesky.BlueskyChannel"),
+    "youtube": (_("YouTube"), "syndication.channels.youtube.YouTubeChannel"),
 }
 
 

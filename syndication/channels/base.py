@@ -68,6 +68,23 @@ class MediaLimits:
     max_video_bytes: int | None = None
 
 
+def media_summary(limits):
+    """What a network takes besides the text, for the editor's counter ("" where it takes no media)."""
+    parts = []
+    if limits.requires == "image":
+        parts.append(_("braucht mindestens ein Bild"))
+    if limits.requires == "video":
+        parts.append(_("braucht ein Video"))
+    if limits.max_images:
+        images = _("bis zu %(count)d Bilder") % {"count": limits.max_images}
+        if limits.max_image_bytes:
+            images += _(" zu je höchstens %(size)s") % {"size": megabytes(limits.max_image_bytes)}
+        parts.append(images)
+    if limits.video and limits.max_video_bytes:
+        parts.append(_("Video bis %(size)s") % {"size": megabytes(limits.max_video_bytes)})
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class MediaFile:
     """An image or video of a page as the submit check sees it: name, type and size only."""
