@@ -2,14 +2,19 @@
 
 import io
 import itertools
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.files.images import ImageFile
 from PIL import Image as PILImage
+from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 from wagtail.models import Collection, Locale, Page, Site
 
-from home.models import ArticlePage, HomePage, SectionPage, StandardPage
+from home.models import ArticleGalleryImage, ArticlePage, HomePage, SectionPage, StandardPage
+
+DEMO_MEDIA = Path(__file__).resolve().parent.parent / "home" / "demo_media"
 
 _sequence = itertools.count(1)
 # Every user the factories make has this password, so browser tests can log in.
@@ -34,6 +39,26 @@ def image(title=None, colour=(11, 61, 110)):
         title=title or f"Bild {number}",
         file=ImageFile(buffer, name=f"test-{number}.png"),
     )
+
+
+def document(filename="stadtrundgang.webm", title=None, content=None):
+    """A Wagtail document; by default the demo's short video, else `content` under `filename`."""
+    wagtail_roots()
+    if content is None:
+        content = (DEMO_MEDIA / filename).read_bytes()
+    number = next(_sequence)
+    stored = get_document_model()(title=title or f"Dokument {number}")
+    stored.file.save(f"test-{number}-{filename}", ContentFile(content), save=False)
+    stored.save()
+    return stored
+
+
+def gallery(count, alt="Blick über den Marktplatz"):
+    """Gallery items for ArticlePage(gallery_images=...), each with its alternative text and caption."""
+    return [
+        ArticleGalleryImage(image=image(), alt=f"{alt} ({number})", caption=f"Bild {number} der Galerie")
+        for number in range(1, count + 1)
+    ]
 
 
 def home_page(title="Willkommen in Musterstadt"):
