@@ -118,6 +118,8 @@ STATUS_NAMES = {
 }
 # What Google answers with an injected status: (reason, message).
 FAULTS = {
+    401: ("authError", "Invalid Credentials"),
+    403: ("forbidden", "Forbidden"),
     429: ("rateLimitExceeded", "Resource has been exhausted (e.g. check quota)."),
     500: ("backendError", "Backend Error"),
     502: ("backendError", "Bad Gateway"),
