@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlencode
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape
 
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
 from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
@@ -446,13 +446,13 @@ class FlickrStandIn(faults.StandIn):
             raise FlickrError(97)
         if params.get("oauth_consumer_key") not in self._state.apps:
             raise FlickrError(100)
-        valid, _request = self._endpoint.validate_request(uri, request.method, body or None, headers)
-        if not valid:
-            raise FlickrError(96)
         token = params.get("oauth_token", "")
         known = self._state.tokens.get(token)
         if known is None or token in self._state.revoked or known[1] != params["oauth_consumer_key"]:
             raise FlickrError(98)
+        valid, _request = self._endpoint.validate_request(uri, request.method, body or None, headers)
+        if not valid:
+            raise FlickrError(96)
         return self._state.users[known[2]]
 
     def _check_available(self, method):
@@ -836,7 +836,8 @@ def multipart_fields(request):
 
 
 def error_xml(error):
-    return f'<rsp stat="fail">\n<err code="{error.code}" msg={quoteattr(error.message)} />\n</rsp>'
+    message = escape(error.message, {'"': "&quot;"})
+    return f'<rsp stat="fail">\n<err code="{error.code}" msg="{message}" />\n</rsp>'
 
 
 def xml_reply(document):
