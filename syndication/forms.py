@@ -215,6 +215,8 @@ class ChannelAccountForm(WagtailAdminModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The instance takes the form's network before save(); what is stored belongs to this one.
+        self.stored_network = self.instance.network if self.instance.encrypted_credentials else None
         if self.instance.encrypted_credentials:
             stored = self.instance.credentials
             for name, (credential, _networks) in self.extra_credentials.items():
@@ -223,7 +225,7 @@ class ChannelAccountForm(WagtailAdminModelForm):
 
     def stored_credentials(self, network):
         """What is stored for this network already; nothing once the account changes network."""
-        if self.instance.encrypted_credentials and self.instance.network == network:
+        if self.stored_network == network:
             return self.instance.credentials
         return {}
 

@@ -180,3 +180,104 @@ def test_an_editor_without_the_permission_is_refused_on_the_server(client, old_k
     assert crafted.status_code != 200
     assert fresh(city).name == "Stadt Musterstadt"
     assert stored_column(city) == before
+
+
+def flickr_account():
+    city = ChannelAccount(
+        network="flickr", name="Stadt Musterstadt", base_url="https://www.flickr.com/services"
+    )
+    city.set_credentials(
+        {
+            "access_token": "oauth-token",
+            "token_secret": "token-geheim",
+            "api_key": "key-1",
+            "api_secret": "api-geheim",
+        }
+    )
+    city.save()
+    return city
+
+
+def test_a_new_account_needs_what_its_network_asks_for_besides_the_token(client, old_key, admin_user):
+    client.force_login(admin_user)
+    data = {
+        "network": "flickr",
+        "name": "Stadt Musterstadt",
+        "base_url": "https://www.flickr.com/services",
+        "enabled": "on",
+        "tags": "",
+        "uneditable_policy": "leave",
+        "access_token": "oauth-token",
+        "api_key": "key-1",
+    }
+
+    refused = client.post(reverse("channel_accounts:add"), data)
+
+    assert refused.status_code == 200
+    errors = refused.context["form"].errors
+    assert set(errors) == {"token_secret", "api_secret"}
+    assert errors["token_secret"] == ["Flickr braucht dieses Feld."]
+    assert not ChannelAccount.objects.exists()
+
+    created = client.post(
+        reverse("channel_accounts:add"), {**data, "token_secret": "token-geheim", "api_secret": "api-geheim"}
+    )
+
+    assert created.status_code == 302
+    city = ChannelAccount.objects.get()
+    assert city.credentials == {
+        "access_token": "oauth-token",
+        "token_secret": "token-geheim",
+        "api_key": "key-1",
+        "api_secret": "api-geheim",
+    }
+    assert "token-geheim" not in stored_column(city)
+
+
+def test_the_edit_form_shows_identifiers_but_never_secrets_and_keeps_what_is_left_empty(
+    client, old_key, admin_user
+):
+    city = flickr_account()
+    client.force_login(admin_user)
+
+    html = client.get(edit_url(city)).content.decode()
+
+    assert 'value="key-1"' in html
+    assert "token-geheim" not in html and "api-geheim" not in html and "oauth-token" not in html
+    response = client.post(
+        edit_url(city), form_data(city, api_key="key-2", token_secret="", api_secret="", access_token="")
+    )
+    assert response.status_code == 302
+    assert fresh(city).credentials == {
+        "access_token": "oauth-token",
+        "token_secret": "token-geheim",
+        "api_key": "key-2",
+        "api_secret": "api-geheim",
+    }
+
+
+def test_moving_an_account_to_another_network_keeps_none_of_the_old_credentials(client, old_key, admin_user):
+    city = flickr_account()
+    client.force_login(admin_user)
+
+    refused = client.post(
+        edit_url(city), form_data(city, network="mastodon", base_url="https://social.example")
+    )
+    assert refused.status_code == 200
+    assert "access_token" in refused.context["form"].errors
+
+    client.post(
+        edit_url(city),
+        form_data(city, network="mastodon", base_url="https://social.example", access_token="mastodon-neu"),
+    )
+    assert fresh(city).credentials == {"access_token": "mastodon-neu"}
+
+
+def test_credentials_a_network_renews_during_a_call_are_stored_encrypted(old_key):
+    city = account()
+    channel = city.channel()
+
+    channel.credentials_changed({"access_token": TOKEN, "session": "erneuert-7"})
+
+    assert fresh(city).credentials == {"access_token": TOKEN, "session": "erneuert-7"}
+    assert "erneuert-7" not in stored_column(city)
