@@ -370,9 +370,7 @@ class FacebookStandIn(faults.StandIn):
             self._state.requests[request.method, "/" + rest] += 1
             if version not in VERSIONS:
                 return graph_error(
-                    400,
-                    f"(#2635) You are calling a deprecated version of the Ads API or {version} is unknown.",
-                    2635,
+                    400, f"(#12) Graph API {version} is no longer available; call a current version", 12
                 )
             form = self._form(request)
             if form is None:
