@@ -27,6 +27,7 @@ from editorial.bypass import publishing_without_workflow
 from editorial.sections import grant_editing, require_release
 from home import demo_content as content
 from home.models import ArticleGalleryImage, ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
+from sandbox import facebook as facebook_sandbox
 from sandbox import mastodon as mastodon_sandbox
 from sandbox import x_api as x_sandbox
 from syndication.models import ChannelAccount, ModerationRoute
@@ -43,6 +44,7 @@ DEMO_REASON = "Demo-Daten, angelegt mit manage.py load_demo"
 SANDBOX_CREDENTIALS = {
     "mastodon": {"access_token": mastodon_sandbox.DEFAULT_TOKEN},
     "x": {"access_token": x_sandbox.DEFAULT_TOKEN},
+    "facebook": {"access_token": facebook_sandbox.DEFAULT_TOKEN, "page_id": facebook_sandbox.DEFAULT_PAGE_ID},
 }
 
 
