@@ -60,6 +60,9 @@ class MediaLimits:
     requires: str = ""
     # How many of the page's images (main image first, then the gallery) go with a copy; 0 = none.
     max_images: int = 0
+    # Whether a copy carries all of the page's images (Flickr's album), so that more than
+    # max_images is an error; otherwise the first max_images go (Facebook: the main image).
+    all_images: bool = False
     image_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif", "image/webp")
     max_image_bytes: int | None = None
     # Whether the page's video goes with a copy.
@@ -76,7 +79,12 @@ def media_summary(limits):
     if limits.requires == "video":
         parts.append(_("braucht ein Video"))
     if limits.max_images:
-        images = _("bis zu %(count)d Bilder") % {"count": limits.max_images}
+        if limits.all_images:
+            images = _("alle Bilder, bis zu %(count)d") % {"count": limits.max_images}
+        elif limits.max_images == 1:
+            images = _("das Hauptbild")
+        else:
+            images = _("die ersten %(count)d Bilder") % {"count": limits.max_images}
         if limits.max_image_bytes:
             images += _(" zu je höchstens %(size)s") % {"size": megabytes(limits.max_image_bytes)}
         parts.append(images)
@@ -351,12 +359,13 @@ class Channel(ABC):
         if limits.requires == "video" and video is None:
             problems.append(_("braucht ein Video"))
         if limits.max_images:
-            if len(images) > limits.max_images:
+            if limits.all_images and len(images) > limits.max_images:
                 problems.append(
                     _("nimmt höchstens %(max)d Bilder, die Seite hat %(count)d")
                     % {"max": limits.max_images, "count": len(images)}
                 )
-            problems.extend(file_problems(images, limits.image_types, limits.max_image_bytes))
+            sent = images if limits.all_images else images[: limits.max_images]
+            problems.extend(file_problems(sent, limits.image_types, limits.max_image_bytes))
         if limits.video and video is not None:
             problems.extend(file_problems([video], limits.video_types, limits.max_video_bytes))
         return problems

@@ -77,8 +77,16 @@ def test_the_publication_carries_main_image_gallery_and_video_in_order(culture):
 def test_media_limits_name_count_type_size_and_what_is_missing():
     class Strict(MastodonChannel):
         media_limits = MediaLimits(
-            max_images=2, image_types=("image/jpeg",), max_image_bytes=1_000_000, requires="video", video=True
+            max_images=2,
+            all_images=True,
+            image_types=("image/jpeg",),
+            max_image_bytes=1_000_000,
+            requires="video",
+            video=True,
         )
+
+    class FirstImageOnly(MastodonChannel):
+        media_limits = MediaLimits(max_images=1, image_types=("image/jpeg",), max_image_bytes=1_000_000)
 
     images = [
         MediaFile("a.jpg", "image/jpeg", 500_000),
@@ -94,6 +102,11 @@ def test_media_limits_name_count_type_size_and_what_is_missing():
         "nimmt c.jpg nicht: 2,5 MB, erlaubt sind 1,0 MB",
     ]
     assert Strict.media_problems(images[:1], MediaFile("v.webm", "video/webm", 9)) == []
+    # A network that takes the main image only is not bothered by the gallery's.
+    assert FirstImageOnly.media_problems(images, None) == []
+    assert FirstImageOnly.media_problems(images[2:], None) == [
+        "nimmt c.jpg nicht: 2,5 MB, erlaubt sind 1,0 MB"
+    ]
     # A network that takes no media is not bothered by the page's.
     assert MastodonChannel.media_problems(images, MediaFile("v.avi", "video/x-msvideo", 9)) == []
 
