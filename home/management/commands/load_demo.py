@@ -30,6 +30,7 @@ from home.models import ArticleGalleryImage, ArticlePage, HomePage, PortalSettin
 from sandbox import facebook as facebook_sandbox
 from sandbox import mastodon as mastodon_sandbox
 from sandbox import x_api as x_sandbox
+from sandbox import youtube as youtube_sandbox
 from syndication.models import ChannelAccount, ModerationRoute
 
 ImageModel = get_image_model()
@@ -45,6 +46,7 @@ SANDBOX_CREDENTIALS = {
     "mastodon": {"access_token": mastodon_sandbox.DEFAULT_TOKEN},
     "x": {"access_token": x_sandbox.DEFAULT_TOKEN},
     "facebook": {"access_token": facebook_sandbox.DEFAULT_TOKEN, "page_id": facebook_sandbox.DEFAULT_PAGE_ID},
+    "youtube": youtube_sandbox.DEFAULT_CREDENTIALS,
 }
 
 
