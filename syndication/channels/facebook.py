@@ -75,7 +75,7 @@ class FacebookChannel(Channel):
     post_url = "https://www.facebook.com/{page_id}/posts/{post}"
 
     def __init__(self, base_url, credentials, **kwargs):
-        super().__init__(base_url or "https://graph.facebook.com", credentials, **kwargs)
+        super().__init__(base_url, credentials, **kwargs)
         self.page_id = str(credentials["page_id"])
         # The Graph client of this account alone: its base URL is the account's API address,
         # and delivery, not the library, decides when to wait after a rate limit.
@@ -93,18 +93,14 @@ class FacebookChannel(Channel):
     def _remember_response(self, response, **kwargs):
         self._last_response = response
 
-    @classmethod
-    def media_problems(cls, images, video):
-        # Only the main image (the first) goes out; a gallery beside it keeps no page from Facebook.
-        return super().media_problems(images[:1], video)
-
     def limits(self):
         return Limits(
             max_length=MAX_LENGTH, counting_rule=_("Zeichen; Emoji und manche Schriftzeichen zählen 2")
         )
 
     def count(self, text):
-        # Counted in UTF-16 code units, as Facebook's web clients measure text: never less than it counts.
+        # Facebook does not say in what it counts; UTF-16 code units count an emoji as 2 and
+        # never fewer than characters or graphemes, so a text that fits here fits there.
         return len(text.encode("utf-16-le")) // 2
 
     def publish(self, text, *, idempotency_key, publication=None):
@@ -122,12 +118,7 @@ class FacebookChannel(Channel):
 
     def _publish_photo(self, text, image):
         """A photo post: the main image uploaded with the excerpt as its caption."""
-        data = {"caption": text, "published": "true"}
-        if not image.path:
-            # No file at hand: Facebook fetches the image from the portal itself.
-            with self._graph_errors(changes=True):
-                created = self.client.post_object(self.page_id, "photos", data={**data, "url": image.url})
-            return self._remote_post(created["post_id"], created)
+        # Uploaded rather than fetched by Facebook from the portal, which may not be reachable from outside.
         try:
             upload = open(image.path, "rb")  # noqa: SIM115 – closed below, after the upload
         except OSError as error:
@@ -139,7 +130,7 @@ class FacebookChannel(Channel):
             created = self.client.post_object(
                 self.page_id,
                 "photos",
-                data=data,
+                data={"caption": text, "published": "true"},
                 files={"source": (image.filename, upload, image.content_type)},
             )
         return self._remote_post(created["post_id"], created)
@@ -320,11 +311,11 @@ class FacebookChannel(Channel):
             yield
         except FacebookError as error:
             raise self._refusal(error) from error
-        except LibraryError as error:
-            # Not JSON, or no Content-Type: a proxy's page or a half answer.
+        except (LibraryError, KeyError) as error:
+            # An answer that is not JSON (a proxy's page), or has no Content-Type at all.
             response = self._last_response
             status = response.status_code if response is not None else None
-            reason = f"{status} {response.reason}" if response is not None else str(error.message)
+            reason = f"{status} {response.reason}" if response is not None else str(error)
             if status is not None and (status >= 500 or status == 429):
                 raise TransientError(reason, status=status, retry_after=_retry_after(response)) from error
             if status is not None and status < 400:

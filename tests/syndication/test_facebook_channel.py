@@ -1,7 +1,9 @@
 """The Facebook module against the Graph stand-in: posts, photos, edits, comments, and every failure's error class."""
 
 import socket
+import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from pyfacebook import GraphAPI
@@ -340,6 +342,40 @@ def test_a_429_with_retry_after_prefers_it(facebook_api, channel):
 
     assert failed.value.retry_after == 5
     assert failed.value.response["error"]["code"] == 4
+
+
+class ProxyPage(BaseHTTPRequestHandler):
+    """A proxy in front of Graph that answers with its own HTML page."""
+
+    status = 502
+
+    def do_POST(self):
+        body = b"<html><body>Bad Gateway</body></html>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.mark.parametrize("status, error_class", [(502, TransientError), (403, PermanentError)])
+def test_an_answer_that_is_not_graphs_json_is_classed_by_its_status(facebook_api, status, error_class):
+    handler = type("Proxy", (ProxyPage,), {"status": status})
+    with HTTPServer(("127.0.0.1", 0), handler) as proxy:
+        thread = threading.Thread(target=proxy.handle_request, daemon=True)
+        thread.start()
+        channel = FacebookChannel(
+            f"http://127.0.0.1:{proxy.server_address[1]}", facebook_credentials(facebook_api), timeout=TIMEOUT
+        )
+        with pytest.raises(error_class) as failed:
+            channel.publish("Hinter dem Proxy", idempotency_key="d-1")
+        thread.join(timeout=5)
+
+    assert type(failed.value) is error_class
+    assert failed.value.status == status
 
 
 def test_a_refused_connection_is_transient(facebook_api):
