@@ -284,6 +284,7 @@ CHANNEL_ACCOUNTS = [
     ("mastodon", "Stadt Musterstadt", "http://127.0.0.1:8602"),
     ("x", "Stadt Musterstadt", "http://127.0.0.1:8601"),
     ("facebook", "Stadt Musterstadt", "http://127.0.0.1:8604"),
+    ("flickr", "Stadt Musterstadt", "http://127.0.0.1:8606"),
     ("youtube", "Stadt Musterstadt", "http://127.0.0.1:8607"),
 ]
 

@@ -38,6 +38,13 @@ DEFAULT_TOKEN_SECRET = "d3a9f1c7e5b20846"  # noqa: S105
 DEFAULT_USERNAME = "Stadt Musterstadt"
 DEFAULT_NSID = "200012345@N02"
 DEFAULT_PATH_ALIAS = "musterstadt"
+# The city's account as Stadtfunk stores it: the token and what signs its calls.
+DEFAULT_CREDENTIALS = {
+    "access_token": DEFAULT_TOKEN,
+    "token_secret": DEFAULT_TOKEN_SECRET,
+    "api_key": DEFAULT_API_KEY,
+    "api_secret": DEFAULT_API_SECRET,
+}
 
 # Flickr's documented limits: 200 MB a photo, 3600 API calls an hour per key,
 # 500 photos a page in an album, a photo search page of at most 500.
