@@ -145,7 +145,8 @@ class FacebookChannel(Channel):
             with self._graph_errors(changes=True):
                 self.client.delete_object(remote_id)
         except PermanentError as error:
-            if error.response.get("error", {}).get("code") != NO_SUCH_OBJECT:
+            # A post that is already gone counts as deleted.
+            if _code(error) != NO_SUCH_OBJECT:
                 raise
 
     def find_post(self, text, *, idempotency_key):
