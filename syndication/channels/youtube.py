@@ -66,6 +66,9 @@ QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 TRANSIENT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "backendError", "internalError"}
 # Copies whose comments cannot be read any more: the video is gone, or its comments are switched off.
 UNREADABLE_COPY_REASONS = {"videoNotFound", "commentsDisabled"}
+# A copy without a new comment for this long is read at most once in this interval.
+QUIET_AFTER = timedelta(days=2)
+QUIET_INTERVAL = timedelta(hours=1)
 # YouTube's daily quota starts afresh at midnight Pacific time.
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 # What the portal keeps of a comment's snippet (GDPR): no profile image, no ratings.
@@ -133,6 +136,7 @@ class YouTubeChannel(Channel):
         ),
         max_video_bytes=256 * 1024**3,
     )
+    # The page's title is the video's title; the description needs no second one.
     excerpt_parts = ("teaser", "url")
 
     def __init__(self, base_url, credentials, **kwargs):
@@ -256,16 +260,18 @@ class YouTubeChannel(Channel):
         # new when it was written or edited later. Threads come newest first, but a reply or
         # an edit may change an old thread, so every page of a copy's threads is read.
         cursor = dict(cursor or {})
+        now = datetime.now(UTC)
         replies = []
-        own_channel_id = self._own_channel()["id"]
         for video_id in map(str, copy_ids):
-            seen = cursor.get(video_id) or {"at": "", "ids": []}
+            seen = {"at": "", "ids": [], "since": stamp(now), **(cursor.get(video_id) or {})}
+            if not due(seen, now):
+                continue
             comments = self._comments_of(video_id)
             if comments is None:
                 continue
             new = [comment for comment in comments if is_new(comment, seen)]
-            cursor[video_id] = advanced(seen, comments)
-            citizens = [comment for comment in new if author_channel(comment) != own_channel_id]
+            cursor[video_id] = {**seen, **advanced(seen, comments), "read": stamp(now)}
+            citizens = [comment for comment in new if not by_the_channel(comment)]
             replies.extend(
                 well_formed(partial(self._remote_reply, video_id=video_id), citizens, self.network)
             )
@@ -584,22 +590,45 @@ def is_new(comment, seen):
 
 
 def advanced(seen, comments):
-    """The cursor after these comments: the newest time among them, and the ids seen at it."""
+    """The cursor's newest time after these comments, and the ids seen at it."""
     stamps = {}
     for comment in comments:
         try:
             stamps[comment["id"]] = changed_at(comment)
         except (KeyError, TypeError, ValueError, AttributeError):
             continue
-    if not stamps:
-        return seen
-    newest = max(stamps.values())
-    if seen["at"] and moment(seen["at"]) > newest:
-        return seen
-    ids = sorted(comment_id for comment_id, at in stamps.items() if at == newest)
+    newest = max(stamps.values(), default=None)
+    if newest is None or (seen["at"] and moment(seen["at"]) > newest):
+        return {"at": seen["at"], "ids": seen["ids"]}
+    ids = {comment_id for comment_id, at in stamps.items() if at == newest}
     if seen["at"] and moment(seen["at"]) == newest:
-        ids = sorted(set(ids) | set(seen["ids"]))
-    return {"at": newest.isoformat().replace("+00:00", "Z"), "ids": ids}
+        ids |= set(seen["ids"])
+    return {"at": stamp(newest), "ids": sorted(ids)}
+
+
+def due(seen, now):
+    """Whether a copy's comments are read this round: always while it is lively, else hourly.
+
+    Reading every copy every round (each read costs a unit, a round runs every two
+    minutes) would spend the day's quota that uploads need.
+    """
+    if not seen.get("read"):
+        return True
+    last_sign_of_life = max(moment(value) for value in (seen["at"], seen["since"]) if value)
+    if now - last_sign_of_life < QUIET_AFTER:
+        return True
+    return now - moment(seen["read"]) >= QUIET_INTERVAL
+
+
+def by_the_channel(comment):
+    """Whether the video's own channel wrote the comment: the city's answers are no citizens' replies."""
+    snippet = comment.get("snippet") if isinstance(comment, dict) else None
+    channel_id = (snippet or {}).get("channelId")
+    return bool(channel_id) and author_channel(comment) == channel_id
+
+
+def stamp(when):
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def comparable(text):

@@ -561,3 +561,26 @@ def test_in_the_demo_citizens_comment_on_a_new_video_and_answer_each_other(publi
 
         replies = wait_for(conversation, timeout=10, message="the demo's citizens")
     assert all(reply.author_handle.startswith("@") for reply in replies)
+
+
+def test_a_quiet_copy_is_read_hourly_and_a_lively_one_every_round(youtube_api, channel, copy):
+    youtube_api.app.citizen_comment(copy.remote_id, "Alt")
+    cursor = channel.fetch_replies([copy.remote_id], None).cursor
+    long_ago = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    ten_minutes_ago = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(timespec="seconds")
+    quiet = {
+        copy.remote_id: {**cursor[copy.remote_id], "at": long_ago, "since": long_ago, "read": ten_minutes_ago}
+    }
+    threads = "/youtube/v3/commentThreads"
+
+    lively_round = channel.fetch_replies([copy.remote_id], cursor)
+    assert youtube_api.app.requests_seen("GET", threads) == 2
+    assert lively_round.replies == []
+
+    skipped = channel.fetch_replies([copy.remote_id], quiet)
+    assert youtube_api.app.requests_seen("GET", threads) == 2
+    assert skipped.cursor == quiet
+
+    an_hour_later = {copy.remote_id: {**quiet[copy.remote_id], "read": long_ago}}
+    channel.fetch_replies([copy.remote_id], an_hour_later)
+    assert youtube_api.app.requests_seen("GET", threads) == 3
