@@ -13,8 +13,9 @@ from syndication import importer
 from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery, DeliveryAttempt, ImportedComment
 from tests import factories
+from tests.conftest import wait_for
 from tests.fixtures.youtube import youtube_credentials
-from tests.syndication.fanout import delivery_of, release
+from tests.syndication.fanout import delivery_of, release, settled
 
 pytestmark = pytest.mark.django_db
 
@@ -260,3 +261,26 @@ def test_an_answer_whose_connection_dropped_is_delivered_once_under_the_thread(y
     assert outcomes(answer) == [DeliveryAttempt.Outcome.SUCCESS]
     # The city's own answer does not come back as a citizen's comment.
     assert importer.import_account(city_channel.pk)["new"] == 0
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_during_the_upload_ends_in_one_video(youtube_api, city_channel, two_workers):
+    # The stand-in makes the video and holds its answer: the worker dies waiting for it.
+    youtube_api.faults.timeout("PUT", UPLOAD, 10, after=True)
+    first, second = two_workers
+    first.start()
+    article = released(city_channel)
+    wait_for(lambda: len(live_videos(youtube_api)) == 1, message="the stand-in to accept the upload")
+    assert delivery_of(article, city_channel).state == Delivery.State.SENDING
+    first.kill()
+
+    second.start()
+    wait_for(
+        settled(article, city_channel, Delivery.State.POSTED), timeout=45, message="recovery after the kill"
+    )
+
+    assert len(live_videos(youtube_api)) == 1
+    # The killed attempt is settled by finding the video by its key, not by uploading again.
+    assert outcomes(delivery_of(article, city_channel)) == [DeliveryAttempt.Outcome.SUCCESS]
+    assert youtube_api.app.requests_seen("POST", UPLOAD) == 1
