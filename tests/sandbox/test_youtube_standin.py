@@ -238,3 +238,28 @@ def test_injected_server_errors_carry_googles_error_body(youtube_api):
 
     assert response.status_code == 503
     assert response.json()["error"]["errors"][0]["reason"] == "backendError"
+
+
+def test_citizens_comment_answer_edit_and_delete_through_the_control_endpoints(youtube_api):
+    video = upload(youtube_api)
+
+    def control(name, **body):
+        response = requests.post(f"{youtube_api.url}/_sandbox/{name}", json=body, timeout=5)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    comment = control("citizen-comment", video_id=video["id"], text="Wann?")
+    reply = control("citizen-reply", comment_id=comment["id"], text="Morgen.", username="sam_taylor")
+    control("edit-comment", id=comment["id"], text="Wann genau?")
+    control("delete-comment", id=reply["id"])
+    control("quota", used=youtube.DAILY_QUOTA)
+
+    assert reply["snippet"]["parentId"] == comment["id"]
+    assert [(c["text"], c["deleted"]) for c in control("comments")["comments"]] == [
+        ("Wann genau?", False),
+        ("Morgen.", True),
+    ]
+    assert get(youtube_api, "/youtube/v3/videos", id=video["id"], part="id").status_code == 403
+    assert (
+        requests.get(f"{youtube_api.url}/_sandbox/posts", timeout=5).json()["posts"][0]["id"] == video["id"]
+    )
