@@ -126,8 +126,8 @@ class Account:
     handle: str
     display_name: str
     app_passwords: set = field(default_factory=set)
-    # Access tokens issued before this moment are refused (sessions revoked).
-    not_before: float = 0.0
+    # Counts the revocations of all sessions; a token of an earlier generation is refused.
+    generation: int = 0
 
 
 @dataclass
@@ -217,7 +217,7 @@ class BlueskyStandIn(faults.StandIn):
         """Every access and refresh token of the account stops working."""
         with self._lock:
             account = self._account(handle)
-            account.not_before = self.now()
+            account.generation += 1
             for jti in [jti for jti, did in self._state.refresh_tokens.items() if did == account.did]:
                 del self._state.refresh_tokens[jti]
 
@@ -452,6 +452,7 @@ class BlueskyStandIn(faults.StandIn):
             "sub": account.did,
             "iat": now,
             "exp": now + self.access_lifetime,
+            "gen": account.generation,
         }
         refresh = {
             "scope": "com.atproto.refresh",
@@ -503,7 +504,7 @@ class BlueskyStandIn(faults.StandIn):
         account = self._state.accounts.get(claims.get("sub"))
         if account is None:
             return None, xrpc_error(400, "InvalidToken", "Token could not be verified")
-        if scope == "access" and claims.get("iat", 0) < account.not_before:
+        if scope == "access" and claims.get("gen") != account.generation:
             return None, xrpc_error(400, "ExpiredToken", "Token has been revoked")
         return account, None
 
