@@ -234,7 +234,7 @@ class BlueskyChannel(Channel):
         uploaded = self._call(
             lambda client: (
                 client.invoke_procedure(
-                    "com.atproto.repo.uploadBlob", data=data, headers={"Content-Type": image.content_type}
+                    "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": image.content_type}
                 ).content
             )
         )
