@@ -94,6 +94,7 @@ class FlickrChannel(Channel):
     media_limits = MediaLimits(
         requires="image",
         max_images=20,
+        all_images=True,
         image_types=("image/jpeg", "image/png", "image/gif"),
         max_image_bytes=200_000_000,
     )
@@ -129,9 +130,15 @@ class FlickrChannel(Channel):
     # The copy
 
     def publish(self, text, *, idempotency_key, publication=None):
-        images = publication.images[: self.media_limits.max_images] if publication else ()
+        images = publication.images if publication else ()
         if not images:
             raise PermanentError(_("Flickr braucht mindestens ein Bild; die Seite hat keins."))
+        if len(images) > self.media_limits.max_images:
+            # The check on submit refuses such a page; one released before stays whole or is not sent.
+            raise PermanentError(
+                _("Ein Flickr-Album nimmt hier höchstens %(max)d Bilder, die Seite hat %(count)d.")
+                % {"max": self.media_limits.max_images, "count": len(images)}
+            )
         count = len(images)
         # What an earlier attempt with this key uploaded stays; only the rest goes up.
         photo_ids, _count = self._tagged_photos(idempotency_key)

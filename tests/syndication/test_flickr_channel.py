@@ -134,6 +134,14 @@ def test_a_page_without_images_is_refused_before_anything_is_sent(flickr_api, ch
     assert flickr_api.app.calls_seen() == 0
 
 
+def test_a_page_with_more_images_than_an_album_takes_is_refused_whole(flickr_api, channel, page):
+    with pytest.raises(PermanentError) as refused:
+        publish(channel, page, count=21)
+
+    assert "höchstens 20 Bilder" in refused.value.message
+    assert flickr_api.app.calls_seen() == 0
+
+
 def test_uploads_go_to_flickrs_upload_host_and_everything_else_to_the_accounts_address():
     real = FlickrChannel("https://www.flickr.com/services", flickr_credentials(None))
     local = FlickrChannel("http://127.0.0.1:8606", flickr_credentials(None))

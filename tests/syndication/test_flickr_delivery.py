@@ -8,8 +8,10 @@ from django.utils import timezone
 from syndication import importer
 from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery, ImportedComment
+from tests import factories
+from tests.conftest import wait_for
 from tests.fixtures.flickr import flickr_credentials
-from tests.syndication.fanout import delivery_of, release
+from tests.syndication.fanout import delivery_of, release, settled
 
 TEXT = "Am Samstag öffnen alle Museen bis Mitternacht.\n\nhttps://musterstadt.example/kultur/museumsnacht/"
 ANSWER = "Danke für die Frage! Der Shuttlebus fährt ab 18 Uhr."
@@ -193,3 +195,24 @@ def test_an_answer_goes_out_once_on_the_photo_even_when_its_answer_is_lost(
     assert importer.import_account(flickr_account.pk)["new"] == 0, (
         "the city's own answer is no citizen's comment"
     )
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_during_the_upload_ends_in_one_album(flickr_api, flickr_account, two_workers):
+    # The stand-in keeps the photo and holds its answer: the worker dies waiting for it.
+    flickr_api.faults.timeout("POST", "/upload/", 10, after=True)
+    first, second = two_workers
+    first.start()
+    section = factories.section_page(factories.home_page(), title="Kultur")
+    article = release(factories.article_page(section, publish=False), [flickr_account], TEXT)
+    wait_for(lambda: live(flickr_api, "photo"), message="the stand-in to accept the photo")
+    first.kill()
+
+    second.start()
+    wait_for(
+        settled(article, flickr_account, Delivery.State.POSTED), timeout=60, message="recovery after the kill"
+    )
+
+    assert len(live(flickr_api, "photo")) == 1 and len(live(flickr_api, "photoset")) == 1
+    assert delivery_of(article, flickr_account).remote_id == live(flickr_api, "photoset")[0]["id"]
