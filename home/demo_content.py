@@ -286,6 +286,7 @@ CHANNEL_ACCOUNTS = [
     ("facebook", "Stadt Musterstadt", "http://127.0.0.1:8604"),
     ("flickr", "Stadt Musterstadt", "http://127.0.0.1:8606"),
     ("youtube", "Stadt Musterstadt", "http://127.0.0.1:8607"),
+    ("bluesky", "Stadt Musterstadt", "http://127.0.0.1:8605"),
 ]
 
 # The city's mail lists, sent through the mail stand-in (`make run` keeps its

@@ -27,6 +27,7 @@ from editorial.bypass import publishing_without_workflow
 from editorial.sections import grant_editing, require_release
 from home import demo_content as content
 from home.models import ArticleGalleryImage, ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
+from sandbox import bluesky as bluesky_sandbox
 from sandbox import facebook as facebook_sandbox
 from sandbox import flickr as flickr_sandbox
 from sandbox import mastodon as mastodon_sandbox
@@ -48,6 +49,7 @@ SANDBOX_CREDENTIALS = {
     "x": {"access_token": x_sandbox.DEFAULT_TOKEN},
     "facebook": {"access_token": facebook_sandbox.DEFAULT_TOKEN, "page_id": facebook_sandbox.DEFAULT_PAGE_ID},
     "youtube": youtube_sandbox.DEFAULT_CREDENTIALS,
+    "bluesky": bluesky_sandbox.DEFAULT_CREDENTIALS,
     "flickr": flickr_sandbox.DEFAULT_CREDENTIALS,
 }
 
