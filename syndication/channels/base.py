@@ -86,7 +86,7 @@ def media_summary(limits):
         else:
             images = _("die ersten %(count)d Bilder") % {"count": limits.max_images}
         if limits.max_image_bytes:
-            images += _(" zu je höchstens %(size)s") % {"size": megabytes(limits.max_image_bytes)}
+            images += _(", höchstens %(size)s je Bild") % {"size": megabytes(limits.max_image_bytes)}
         parts.append(images)
     if limits.video and limits.max_video_bytes:
         parts.append(_("Video bis %(size)s") % {"size": megabytes(limits.max_video_bytes)})
@@ -269,6 +269,10 @@ def file_problems(files, allowed_types, max_bytes):
 
 
 def megabytes(size):
+    """A file size as editors read it: "2,5 MB", "256 GB"."""
+    if size >= 1024**3:
+        # Networks name their video limits in binary gigabytes (YouTube: 256 GB).
+        return f"{size / 1024**3:.0f} GB"
     return f"{size / 1_000_000:.1f} MB".replace(".", ",")
 
 
