@@ -134,14 +134,15 @@ class FlickrChannel(Channel):
         if not images:
             raise PermanentError(_("Flickr braucht mindestens ein Bild; die Seite hat keins."))
         if len(images) > self.media_limits.max_images:
-            # The check on submit refuses such a page; one released before stays whole or is not sent.
+            # The check on submit refuses such a page; one that slipped past is not cut down unseen.
             raise PermanentError(
                 _("Ein Flickr-Album nimmt hier höchstens %(max)d Bilder, die Seite hat %(count)d.")
                 % {"max": self.media_limits.max_images, "count": len(images)}
             )
         count = len(images)
         # What an earlier attempt with this key uploaded stays; only the rest goes up.
-        photo_ids, _count = self._tagged_photos(idempotency_key)
+        earlier, _count = self._tagged_photos(idempotency_key)
+        photo_ids = dict(earlier)
         for number, image in enumerate(images, start=1):
             if number not in photo_ids:
                 photo_ids[number] = self._upload(
@@ -151,7 +152,8 @@ class FlickrChannel(Channel):
                     tags=photo_tags(publication.topics, idempotency_key, number, count),
                 )
         ordered = [photo_ids[number] for number in range(1, count + 1)]
-        photoset_id, present = self._album_holding(ordered[0])
+        # Only a first photo from an earlier attempt can already be in the copy's album.
+        photoset_id, present = self._album_holding(ordered[0]) if 1 in earlier else (None, set())
         if photoset_id is None:
             created = self._call(
                 "flickr.photosets.create",
