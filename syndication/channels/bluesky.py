@@ -7,6 +7,7 @@ graphemes, its links marked as facets, with a card for the page. Bluesky cannot
 edit a post: the account's policy (leave it, or delete and post again) applies.
 """
 
+import io
 import math
 import unicodedata
 from contextlib import contextmanager, suppress
@@ -23,6 +24,7 @@ from syndication.channels.base import (
     Channel,
     CredentialField,
     Limits,
+    MediaLimits,
     OutcomeUnknown,
     PermanentError,
     RemotePost,
@@ -37,8 +39,11 @@ THREAD_VIEW = "app.bsky.feed.defs#threadViewPost"
 # The lexicon of app.bsky.feed.post: 300 graphemes and 3000 bytes of UTF-8.
 MAX_GRAPHEMES = 300
 MAX_TEXT_BYTES = 3000
-# app.bsky.embed.external: a card's picture is a blob of at most 1,000,000 bytes.
+# app.bsky.embed.external: a card's picture is a blob of at most 1,000,000 bytes, of a
+# type Bluesky's app shows; a larger one is made smaller, to these sides in turn.
 MAX_THUMB_BYTES = 1_000_000
+CARD_PICTURE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+CARD_PICTURE_SIDES = (2000, 1000, 500)
 # The city writes German; Bluesky shows it to readers who chose that language.
 LANGS = ["de"]
 # Errors with which the PDS refuses an access or refresh token that has run out or was revoked.
@@ -65,6 +70,8 @@ class BlueskyChannel(Channel):
             ),
         ),
     )
+    # The main image becomes the card's picture, made smaller where needed: no image keeps a page from Bluesky.
+    media_limits = MediaLimits(max_images=1, image_types=())
     # A create whose outcome is unknown is looked up soon after; the newest 50 posts reach far enough back.
     lookup_depth = 50
     # Levels of a thread read at once; a reply deeper down is read with a thread of its own.
@@ -212,7 +219,7 @@ class BlueskyChannel(Channel):
         return record
 
     def _card(self, publication):
-        """The page as a link card (app.bsky.embed.external), its main image as the picture where Bluesky takes it.
+        """The page as a link card (app.bsky.embed.external), its main image as the card's picture.
 
         A card rather than images: a post carries one embed, and the card leads to the page.
         """
@@ -220,21 +227,20 @@ class BlueskyChannel(Channel):
         notice = ""
         image = publication.images[0] if publication.images else None
         if image is not None and image.path:
-            if image.size > MAX_THUMB_BYTES or not image.content_type.startswith("image/"):
+            picture = card_picture(image)
+            if picture is None:
                 notice = _(
-                    "Die Karte ging ohne Bild hinaus: Bluesky nimmt Bilder bis 1 MB, %(name)s hat %(size)s."
-                ) % {"name": image.filename, "size": f"{image.size / 1_000_000:.1f} MB".replace(".", ",")}
+                    "Die Karte ging ohne Bild hinaus: %(name)s ließ sich nicht auf Blueskys 1 MB bringen."
+                ) % {"name": image.filename}
             else:
-                external["thumb"] = self._upload(image)
+                external["thumb"] = self._upload(*picture)
         return {"$type": "app.bsky.embed.external", "external": external}, notice
 
-    def _upload(self, image):
-        with open(image.path, "rb") as file:
-            data = file.read()
+    def _upload(self, data, content_type):
         uploaded = self._call(
             lambda client: (
                 client.invoke_procedure(
-                    "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": image.content_type}
+                    "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": content_type}
                 ).content
             )
         )
@@ -267,7 +273,7 @@ class BlueskyChannel(Channel):
 
     def _remote_post(self, uri, cid, record, *, notice=""):
         _repo, _collection, rkey = at_uri_parts(uri)
-        handle = self._handle()
+        handle = self._session().handle
         return RemotePost(
             remote_id=uri,
             url=f"{self._app_url()}/profile/{handle}/post/{rkey}",
@@ -367,11 +373,13 @@ class BlueskyChannel(Channel):
         `changes` says whether the call changes something on Bluesky: only then can
         a failure after sending leave the outcome unknown.
         """
+        from atproto_client.exceptions import RequestErrorBase
+
         client = self._signed_in()
         with bluesky_errors(changes=changes):
             try:
                 return call(client)
-            except Exception as error:
+            except RequestErrorBase as error:
                 if not token_refused(error):
                     raise
         self._renew(client)
@@ -403,15 +411,15 @@ class BlueskyChannel(Channel):
 
     def _renew(self, client):
         """Refresh the session; where the refresh token is dead too, log in again with the app password."""
-        from atproto import Session
+        from atproto_client.exceptions import RequestErrorBase
 
-        session = Session.decode(client.export_session_string())
+        session = self._session()
         with bluesky_errors(changes=False):
             try:
                 refreshed = client.com.atproto.server.refresh_session(
                     headers={"Authorization": f"Bearer {session.refresh_jwt}"}, ignore_session_check=True
                 )
-            except Exception as error:
+            except RequestErrorBase as error:
                 if not token_refused(error):
                     raise
                 self._log_in(client)
@@ -436,14 +444,44 @@ class BlueskyChannel(Channel):
     def _handle(self):
         return self.credentials["handle"].strip().removeprefix("@")
 
-    def _did(self):
+    def _session(self):
+        """The session the client holds: the account's did and handle as Bluesky knows them, and its tokens."""
         from atproto import Session
 
-        return Session.decode(self._signed_in().export_session_string()).did
+        return Session.decode(self._signed_in().export_session_string())
+
+    def _did(self):
+        return self._session().did
 
     def _app_url(self):
         host = urlsplit(self.base_url).hostname
         return self.base_url if host in LOCAL_HOSTS else APP_URL
+
+
+def card_picture(image):
+    """The image's bytes and type as a card's picture: as they are where Bluesky takes them, else made smaller.
+
+    Like Bluesky's app, a larger picture becomes a JPEG of at most 2000 pixels a
+    side, smaller still until it fits; None where the file is no readable image.
+    """
+    with open(image.path, "rb") as file:
+        data = file.read()
+    if len(data) <= MAX_THUMB_BYTES and image.content_type in CARD_PICTURE_TYPES:
+        return data, image.content_type
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            picture = opened.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    for side in CARD_PICTURE_SIDES:
+        picture.thumbnail((side, side))
+        shrunk = io.BytesIO()
+        picture.save(shrunk, "JPEG", quality=80)
+        if shrunk.tell() <= MAX_THUMB_BYTES:
+            return shrunk.getvalue(), "image/jpeg"
+    return None
 
 
 def sdk_models():
@@ -482,13 +520,11 @@ def comparable(text):
 
 def token_refused(error):
     """Whether the PDS refused the session's token as expired or invalid (400 ExpiredToken / InvalidToken)."""
-    from atproto_client.exceptions import RequestErrorBase
     from atproto_client.models.common import XrpcError
 
-    response = getattr(error, "response", None)
+    response = error.response
     return (
-        isinstance(error, RequestErrorBase)
-        and response is not None
+        response is not None
         and isinstance(response.content, XrpcError)
         and response.content.error in TOKEN_REFUSED
     )

@@ -1,10 +1,13 @@
 """The Bluesky module against the Bluesky stand-in: posts, cards, counting, sessions, replies, and every failure's error class."""
 
+import os
 import socket
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from PIL import Image
 
 from sandbox import bluesky
 from syndication.channels.base import (
@@ -14,6 +17,7 @@ from syndication.channels.base import (
     Publication,
     PublishedImage,
     TransientError,
+    media_summary,
 )
 from syndication.channels.bluesky import BlueskyChannel
 from tests.fixtures.bluesky import bluesky_credentials
@@ -148,7 +152,34 @@ def test_publish_with_the_page_carries_a_card_with_the_main_image_as_its_picture
     assert remote.notice == ""
 
 
-def test_a_main_image_over_1_mb_leaves_the_card_without_a_picture_and_says_so(bluesky_api, channel, tmp_path):
+def test_a_main_image_over_1_mb_is_made_smaller_for_the_card_as_blueskys_app_does(
+    bluesky_api, channel, tmp_path
+):
+    path = tmp_path / "foto.png"
+    # Noise does not compress: 2400 × 1600 pixels make a PNG of about 11 MB.
+    Image.frombytes("RGB", (2400, 1600), os.urandom(2400 * 1600 * 3)).save(path)
+    shown = replace(
+        publication(tmp_path).images[0],
+        filename="foto.png",
+        content_type="image/png",
+        path=str(path),
+        size=path.stat().st_size,
+    )
+    page = replace(publication(tmp_path), images=(shown,))
+
+    remote = channel.publish("Museumsnacht!", idempotency_key="d-1", publication=page)
+
+    [post] = live_posts(bluesky_api)
+    thumb = bluesky_api.app.blob(post["embed"]["external"]["thumb"]["ref"]["$link"])
+    assert shown.size > 1_000_000
+    assert thumb["mimeType"] == "image/jpeg"
+    assert thumb["size"] <= 1_000_000
+    assert remote.notice == ""
+
+
+def test_a_main_image_that_is_no_readable_image_leaves_the_card_without_a_picture_and_says_so(
+    bluesky_api, channel, tmp_path
+):
     remote = channel.publish(
         "Museumsnacht!", idempotency_key="d-1", publication=publication(tmp_path, image_size=1_000_001)
     )
@@ -157,15 +188,16 @@ def test_a_main_image_over_1_mb_leaves_the_card_without_a_picture_and_says_so(bl
     assert "thumb" not in post["embed"]["external"]
     assert bluesky_api.app.requests_seen("POST", "com.atproto.repo.uploadBlob") == 0
     assert "ohne Bild" in remote.notice
-    assert "1 MB" in remote.notice
+    assert "bild-0.jpg" in remote.notice
 
 
-def test_the_pages_media_never_keep_it_from_bluesky():
+def test_the_pages_media_never_keep_it_from_bluesky_and_the_counter_names_the_main_image():
     images = [MediaFile("gross.tiff", "image/tiff", 30_000_000)] + [
         MediaFile(f"galerie-{n}.jpg", "image/jpeg", 2_000_000) for n in range(8)
     ]
 
     assert BlueskyChannel.media_problems(images, MediaFile("film.mp4", "video/mp4", 10**9)) == []
+    assert media_summary(BlueskyChannel.media_limits) == "das Hauptbild"
 
 
 def test_bluesky_cannot_edit_so_the_accounts_policy_decides(bluesky_api, channel):
