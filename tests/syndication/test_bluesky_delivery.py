@@ -7,6 +7,7 @@ from syndication import importer
 from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery, DeliveryAttempt, ImportedComment
 from tests import factories
+from tests.conftest import wait_for
 from tests.fixtures.bluesky import bluesky_credentials
 from tests.syndication.fanout import delivery_of, release
 
@@ -194,3 +195,27 @@ def test_an_answer_goes_out_once_under_the_comment_even_when_its_answer_was_lost
     assert answers[0]["root"] == copy.remote_id
     answer.refresh_from_db()
     assert answer.remote_id == answers[0]["uri"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_during_the_send_ends_in_one_copy(bluesky_api, account, article, two_workers):
+    # The stand-in creates the post and holds its answer: the worker dies waiting for it.
+    bluesky_api.faults.timeout("POST", CREATE, 10, after=True)
+    first, second = two_workers
+    first.start()
+    release(article, [account], TEXT)
+    wait_for(lambda: len(live_posts(bluesky_api)) == 1, message="the stand-in to accept the post")
+    assert delivery_of(article, account).state == Delivery.State.SENDING
+    first.kill()
+
+    second.start()
+    wait_for(
+        lambda: delivery_of(article, account).state == Delivery.State.POSTED,
+        timeout=45,
+        message="recovery after the kill",
+    )
+
+    assert len(live_posts(bluesky_api)) == 1
+    # The killed attempt is settled by looking the post up, not by posting again.
+    assert outcomes(delivery_of(article, account)) == [DeliveryAttempt.Outcome.SUCCESS]
