@@ -381,14 +381,13 @@ class BlueskyStandIn(faults.StandIn):
                 return xrpc_error(404, "NotFound", "Not Found")
             if nsid == "com.atproto.server.createSession":
                 return self._limited(
-                    request,
                     lambda: self._create_session(request),
                     key=self._identifier(request),
                     session=True,
                 )
-            return self._limited(request, lambda: self._route(request, nsid), key=self._caller(request))
+            return self._limited(lambda: self._route(request, nsid), key=self._caller(request))
 
-    def _limited(self, request, answer, *, key, session=False):
+    def _limited(self, answer, *, key, session=False):
         """Spend from the caller's budget; a spent one answers 429 with the PDS's headers."""
         limit, window = (SESSION_LIMIT, SESSION_WINDOW) if session else (self.rate_limit, RATE_WINDOW)
         budget = self._budget(("session:" if session else "") + (key or "anonymous"), window)
@@ -414,9 +413,8 @@ class BlueskyStandIn(faults.StandIn):
         answer = routes.get((request.method, nsid))
         if answer is None:
             return xrpc_error(501, "MethodNotImplemented", "Method Not Implemented")
-        if nsid == "com.atproto.repo.listRecords":
-            return answer(request)
-        if nsid == "com.atproto.server.refreshSession":
+        # listRecords is public; refreshSession checks the refresh token itself.
+        if nsid in ("com.atproto.repo.listRecords", "com.atproto.server.refreshSession"):
             return answer(request)
         account, refused = self._authenticate(request, scope="access")
         return refused or answer(request, account)

@@ -165,11 +165,12 @@ class BlueskyChannel(Channel):
             chunk = reply_ids[start : start + self.posts_per_request]
             found = {post.get("uri"): post for post in self._get_posts(chunk)}
             for reply_id in chunk:
-                if reply_id not in found:
+                post = found.get(reply_id)
+                if post is None:
                     current[reply_id] = None
-                for reply in well_formed(
-                    self._remote_reply, [found[reply_id]] if reply_id in found else [], self.network
-                ):
+                    continue
+                # A malformed post is left out: the comment stays as it was.
+                for reply in well_formed(self._remote_reply, [post], self.network):
                     current[reply_id] = reply
         return current
 
