@@ -66,7 +66,8 @@ class BlueskyChannel(Channel):
             _("Handle"),
             secret=False,
             help_text=_(
-                "Bluesky: der Handle des Kontos, z. B. musterstadt.bsky.social; als Token ein App-Passwort."
+                "Der Handle des Kontos, z. B. musterstadt.bsky.social; als Token ein App-Passwort "
+                "(Bluesky: Einstellungen → Datenschutz und Sicherheit → App-Passwörter)."
             ),
         ),
     )
