@@ -9,15 +9,21 @@ from django.core.management import call_command
 from wagtail.models import Site
 
 from home import demo_content
+from home.management.commands.load_demo import SANDBOX_CREDENTIALS
 from home.models import ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
 from sandbox import mastodon as mastodon_sandbox
 from sandbox import x_api as x_sandbox
+from syndication.channels import channel_class
 from syndication.channels.maillist import MAX_LENGTH as MAIL_MAX_LENGTH
 from syndication.channels.mastodon import DEFAULT_MAX_CHARACTERS
 from syndication.channels.newsletter import MAX_LENGTH as NEWSLETTER_MAX_LENGTH
 from syndication.channels.webpush import WebPushChannel
 from syndication.channels.x import XChannel
+from syndication.forms import media_file
 from syndication.models import ChannelAccount, Delivery
+from tests.conftest import ROOT
+
+PROCFILE = ROOT / "Procfile.dev"
 
 pytestmark = pytest.mark.django_db
 
@@ -89,11 +95,18 @@ def test_demo_shows_progress_and_the_logins(demo):
 
 def test_demo_has_the_citys_accounts_on_the_local_stand_ins(demo):
     accounts = {account.network: account for account in ChannelAccount.objects.all()}
-    assert set(accounts) == {"mastodon", "x", "newsletter", "webpush", "press", "maillist"}
+    networks = {"mastodon", "x", "facebook", "bluesky", "flickr", "youtube"}
+    assert set(accounts) == networks | {"newsletter", "webpush", "press", "maillist"}
     assert accounts["mastodon"].base_url == "http://127.0.0.1:8602"
     assert accounts["mastodon"].credentials == {"access_token": mastodon_sandbox.DEFAULT_TOKEN}
     assert accounts["x"].base_url == "http://127.0.0.1:8601"
     assert accounts["x"].credentials == {"access_token": x_sandbox.DEFAULT_TOKEN}
+    # Each stand-in of `make run` on its own port, the account holding the stand-in's fixed credentials.
+    ports = {"facebook": 8604, "bluesky": 8605, "flickr": 8606, "youtube": 8607}
+    for network, port in ports.items():
+        assert accounts[network].base_url == f"http://127.0.0.1:{port}"
+        assert accounts[network].credentials == SANDBOX_CREDENTIALS[network]
+        assert f"--port {port}" in PROCFILE.read_text()
     editors = get_user_model().objects.filter(username__startswith="redaktion-")
     for account in accounts.values():
         assert account.name == {
@@ -124,8 +137,12 @@ def test_waiting_article_brings_one_excerpt_per_account_into_review(demo):
     assert not article.live
     submitted = article.current_workflow_task_state.revision.as_object()
     excerpts = {excerpt.account.network: excerpt for excerpt in submitted.excerpts.all()}
-    assert set(excerpts) == {"mastodon", "x", "newsletter", "webpush", "press", "maillist"}
+    assert set(excerpts) == set(ChannelAccount.objects.values_list("network", flat=True))
+    # The newer networks know their limits without asking (Mastodon asks its instance).
     limits = {
+        network: excerpts[network].account.channel().limits().max_length
+        for network in ("facebook", "bluesky", "flickr", "youtube")
+    } | {
         "mastodon": DEFAULT_MAX_CHARACTERS,
         "x": XChannel.max_length,
         "newsletter": NEWSLETTER_MAX_LENGTH,
@@ -146,6 +163,14 @@ def test_waiting_article_brings_one_excerpt_per_account_into_review(demo):
         assert article.teaser in excerpt.text
         assert excerpt.text.endswith(article.url)
         assert excerpt.account.channel().count(excerpt.text) <= limits[network], network
+    # Its gallery and video suit every network it goes to, the photo and video networks included.
+    images = [media_file(submitted.main_image)] + [
+        media_file(item.image) for item in submitted.gallery_images.all()
+    ]
+    video = media_file(submitted.video)
+    assert len(images) == 4
+    for network in excerpts:
+        assert channel_class(network).media_problems(images, video) == [], network
 
 
 def test_published_demo_articles_have_nothing_to_fan_out(demo):

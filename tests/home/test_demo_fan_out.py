@@ -33,12 +33,26 @@ def demo_mail():
 
 
 @pytest.fixture
-def demo(transactional_db, demo_mastodon, x_api, demo_mail):
+def stand_ins(demo_mastodon, x_api, facebook_api, bluesky_api, flickr_api, youtube_api):
+    """Each network's stand-in by network name."""
+    return {
+        "mastodon": demo_mastodon,
+        "x": x_api,
+        "facebook": facebook_api,
+        "bluesky": bluesky_api,
+        "flickr": flickr_api,
+        "youtube": youtube_api,
+    }
+
+
+@pytest.fixture
+def demo(transactional_db, stand_ins, demo_mail):
     """The Musterstadt demo, its accounts (with the credentials it stored) pointed at this test's stand-ins."""
     factories.wagtail_roots()
     call_command("load_demo", "--quiet-logins", stdout=io.StringIO())
-    ChannelAccount.objects.filter(network="mastodon").update(base_url=demo_mastodon.base_url)
-    ChannelAccount.objects.filter(network="x").update(base_url=x_api.url)
+    for network, stand_in in stand_ins.items():
+        base_url = stand_in.base_url if network == "mastodon" else stand_in.url
+        ChannelAccount.objects.filter(network=network).update(base_url=base_url)
     ChannelAccount.objects.filter(network__in=["press", "maillist"]).update(base_url=demo_mail.url)
     return ArticlePage.objects.get(slug=demo_content.ARTICLE_IN_REVIEW["slug"])
 
@@ -51,7 +65,7 @@ def approve(client, username, article):
 
 
 def test_release_of_the_waiting_article_posts_one_copy_to_each_stand_in(
-    demo, celery_worker, client, demo_mastodon, x_api, demo_mail
+    demo, celery_worker, client, demo_mastodon, x_api, demo_mail, stand_ins
 ):
     article = demo
     assert approve(client, "freigabe", article).status_code == 302
@@ -65,11 +79,28 @@ def test_release_of_the_waiting_article_posts_one_copy_to_each_stand_in(
             ).exists(),
             message=f"{account} to be posted",
         )
-    texts = {excerpt.account.network: excerpt.text for excerpt in article.excerpts.all()}
+    texts = {
+        excerpt.account.network: excerpt.text
+        for excerpt in article.excerpts.all()
+        if excerpt.account.network in stand_ins
+    }
     observer = Mastodon(access_token=DEFAULT_TOKEN, api_base_url=demo_mastodon.base_url, request_timeout=5)
     statuses = observer.account_statuses(observer.me()["id"])
     assert len(statuses) == 1
     assert article.title in statuses[0]["content"]
     assert [post["text"] for post in x_api.app.posts()] == [texts["x"]]
+    # The photo and video networks: the main image on Facebook, all four images as one album on
+    # Flickr, the video on YouTube, each once with the released excerpt.
+    live = {
+        network: [post for post in stand_ins[network].app.posts() if not post["deleted"]]
+        for network in ("facebook", "bluesky", "flickr", "youtube")
+    }
+    assert [(post["text"], bool(post["photo"])) for post in live["facebook"]] == [(texts["facebook"], True)]
+    assert [post["text"] for post in live["bluesky"]] == [texts["bluesky"]]
+    albums = [post for post in live["flickr"] if post["kind"] == "photoset"]
+    assert len(albums) == 1 and texts["flickr"] in albums[0]["text"]
+    assert len([post for post in live["flickr"] if post["kind"] == "photo"]) == 4
+    assert [(post["title"], post["text"]) for post in live["youtube"]] == [(article.title, texts["youtube"])]
+    assert live["youtube"][0]["size"] == article.video.get_file_size()
     # One mail to the press list, one to the council's list.
     assert [received.message["Subject"] for received in demo_mail.messages()] == [article.title] * 2
