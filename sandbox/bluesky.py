@@ -21,7 +21,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from urllib.parse import parse_qsl, urlsplit
 
 from wcwidth import iter_graphemes
 
@@ -885,25 +884,10 @@ def sniffed(data):
     return "application/octet-stream"
 
 
-class XrpcHandler(faults._Handler):
-    """The shared handler, keeping every value of a repeated query parameter (XRPC's arrays: `uris=a&uris=b`)."""
-
-    def _read_request(self):
-        request = super()._read_request()
-        request.query_items = parse_qsl(urlsplit(self.path).query, keep_blank_values=True)
-        return request
-
-
-def sandbox_server(app, host, port, *, verbose=False):
-    server = faults.SandboxServer((host, port), app, verbose=verbose)
-    server.RequestHandlerClass = XrpcHandler
-    return server
-
-
 def start_in_thread(*, rate_limit=RATE_LIMIT, port=0, citizen_replies_after=None):
     """A Bluesky stand-in on a free port; `.url`, `.app` (BlueskyStandIn), `.faults`, `.stop()`."""
     app = BlueskyStandIn(rate_limit=rate_limit, citizen_replies_after=citizen_replies_after)
-    return faults.RunningStandIn(sandbox_server(app, "127.0.0.1", port))
+    return faults.start_in_thread(app, port=port)
 
 
 def main(argv=None):
@@ -922,13 +906,7 @@ def main(argv=None):
         flush=True,
     )
     app = BlueskyStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
-    server = sandbox_server(app, args.host, args.port, verbose=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,14 @@ class Request:
     json_ok: bool = True
     # The body as sent, for stand-ins whose network takes more than JSON (an encrypted push message).
     body: bytes = b""
+    # Every query parameter in order, repeated ones included (XRPC's arrays: `uris=a&uris=b`).
+    query_items: list = field(default_factory=list)
 
 
 @dataclass
 class Reply:
+    """An answer; a body of bytes is sent as it is (Flickr's upload XML), anything else as JSON."""
+
     status: int
     body: object = None
     headers: dict = field(default_factory=dict)
@@ -214,10 +218,12 @@ class _Handler(BaseHTTPRequestHandler):
                 payload = json.loads(raw)
             except ValueError:
                 json_ok = False
+        query_items = parse_qsl(parts.query, keep_blank_values=True)
         return Request(
             method=self.command,
             path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            query=dict(query_items),
+            query_items=query_items,
             headers={name.lower(): value for name, value in self.headers.items()},
             json=payload,
             json_ok=json_ok,
@@ -247,11 +253,14 @@ class _Handler(BaseHTTPRequestHandler):
             return Reply(400, {"error": f"bad control request: {exc!r}"})
 
     def _send(self, reply):
-        body = b"" if reply.body is None else json.dumps(reply.body).encode()
+        if isinstance(reply.body, bytes):
+            body = reply.body
+        else:
+            body = b"" if reply.body is None else json.dumps(reply.body).encode()
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
-        if reply.body is not None:
+        if reply.body is not None and "Content-Type" not in reply.headers:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

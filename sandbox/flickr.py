@@ -852,31 +852,10 @@ def xml_reply(document):
     return Reply(200, body, {"Content-Type": "text/xml; charset=utf-8"})
 
 
-class _FlickrHandler(faults._Handler):
-    """faults' handler, sending a reply whose body is bytes as it is: the upload API answers in XML."""
-
-    def _send(self, reply):
-        if not isinstance(reply.body, bytes):
-            super()._send(reply)
-            return
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-
-def _server(app, host, port, *, verbose=False):
-    server = faults.SandboxServer((host, port), app, verbose=verbose)
-    server.RequestHandlerClass = _FlickrHandler
-    return server
-
-
 def start_in_thread(*, rate_limit=DEFAULT_RATE_LIMIT, port=0, citizen_replies_after=None):
     """A Flickr stand-in on a free port; `.url`, `.app` (FlickrStandIn), `.faults`, `.stop()`."""
     app = FlickrStandIn(rate_limit=rate_limit, citizen_replies_after=citizen_replies_after)
-    return faults.RunningStandIn(_server(app, "127.0.0.1", port))
+    return faults.start_in_thread(app, port=port)
 
 
 def main(argv=None):
@@ -895,13 +874,7 @@ def main(argv=None):
         flush=True,
     )
     app = FlickrStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
-    server = _server(app, args.host, args.port, verbose=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":
