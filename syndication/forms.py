@@ -175,16 +175,17 @@ def too_long(account, measurement):
 
 
 def extra_credentials():
-    """{name: (CredentialField, labels of the networks asking for it)} over every network, in order."""
+    """{name: (CredentialField, the networks asking for it)} over every network, in order."""
     extras = {}
-    for network, (label, _path) in NETWORKS.items():
+    for network in NETWORKS:
         for credential in channel_class(network).credential_fields:
-            extras.setdefault(credential.name, (credential, []))[1].append(str(label))
+            extras.setdefault(credential.name, (credential, []))[1].append(network)
     return extras
 
 
 def credential_form_field(credential, networks):
-    help_text = _("Nur für %(networks)s.") % {"networks": ", ".join(networks)}
+    labels = ", ".join(str(NETWORKS[network][0]) for network in networks)
+    help_text = _("Nur für %(networks)s.") % {"networks": labels}
     if credential.help_text:
         help_text = f"{credential.help_text} {help_text}"
     if credential.secret:
@@ -192,7 +193,10 @@ def credential_form_field(credential, networks):
         widget = forms.PasswordInput(render_value=False)
     else:
         widget = forms.TextInput
-    return forms.CharField(label=credential.label, required=False, widget=widget, help_text=help_text)
+    field = forms.CharField(label=credential.label, required=False, widget=widget, help_text=help_text)
+    # account-form.js shows a field only beside the networks that use it.
+    field.widget.attrs["data-networks"] = " ".join(networks)
+    return field
 
 
 class ChannelAccountForm(WagtailAdminModelForm):
@@ -203,6 +207,9 @@ class ChannelAccountForm(WagtailAdminModelForm):
     """
 
     extra_credentials = {}
+
+    class Media:
+        js = ["syndication/account-form.js"]
 
     access_token = forms.CharField(
         label=_("Zugangstoken"),
@@ -215,6 +222,9 @@ class ChannelAccountForm(WagtailAdminModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["access_token"].widget.attrs["data-networks"] = " ".join(
+            network for network in NETWORKS if channel_class(network).takes_token
+        )
         # The instance takes the form's network before save(); what is stored belongs to this one.
         self.stored_network = self.instance.network if self.instance.encrypted_credentials else None
         if self.instance.encrypted_credentials:

@@ -326,6 +326,9 @@ class Channel(ABC):
     # What an account of this network must be given in the admin.
     needs_base_url = True
     needs_token = True
+    # Whether the account form offers the token field at all (optional where needs_token is False:
+    # a mail server's password, YouTube's current access token).
+    takes_token = True
     needs_recipients = False
     # Address schemes the account's base URL may use (a mail list: smtp://host:port).
     base_url_schemes = ("http", "https")

@@ -32,6 +32,7 @@ class NewsletterChannel(Channel):
     )
     needs_base_url = False
     needs_token = False
+    takes_token = False
 
     def limits(self):
         return Limits(max_length=MAX_LENGTH, counting_rule=_("Zeichen"))

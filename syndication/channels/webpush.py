@@ -34,6 +34,7 @@ class WebPushChannel(Channel):
     excerpt_parts = ("teaser",)
     needs_base_url = False
     needs_token = False
+    takes_token = False
     # What browsers show of a notification's body before they cut it off.
     max_length = 180
 
