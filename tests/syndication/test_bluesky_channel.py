@@ -23,7 +23,8 @@ from syndication.channels.bluesky import BlueskyChannel
 from tests.fixtures.bluesky import bluesky_credentials
 
 # Short enough for a fast suite, long enough for a loaded machine to answer a local request.
-TIMEOUT = 0.5
+# Roomy enough for a loaded CI machine; a timeout test waits this long.
+TIMEOUT = 1.5
 HOLD = 2 * TIMEOUT + 1
 CREATE = "/xrpc/com.atproto.repo.createRecord"
 CREATE_SESSION = "com.atproto.server.createSession"

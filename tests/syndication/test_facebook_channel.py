@@ -22,7 +22,8 @@ from tests.conftest import wait_for
 from tests.fixtures.facebook import facebook_credentials
 
 # Short enough for a fast suite, long enough for a loaded machine to answer a local request.
-TIMEOUT = 0.5
+# Roomy enough for a loaded CI machine; a timeout test waits this long.
+TIMEOUT = 1.5
 HOLD = 2 * TIMEOUT + 1
 PAGE = facebook.DEFAULT_PAGE_ID
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 128

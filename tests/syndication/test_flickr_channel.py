@@ -18,7 +18,8 @@ from syndication.channels.flickr import FlickrChannel
 from tests.fixtures.flickr import flickr_credentials
 
 # Short enough for a fast suite, long enough for a loaded machine to answer a local request.
-TIMEOUT = 0.5
+# Roomy enough for a loaded CI machine; a timeout test waits this long.
+TIMEOUT = 1.5
 HOLD = 2 * TIMEOUT + 1
 TEXT = "Am Samstag öffnen alle Museen bis Mitternacht.\n\nhttps://musterstadt.example/kultur/museumsnacht/"
 

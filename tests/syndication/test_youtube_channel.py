@@ -21,7 +21,8 @@ from tests.conftest import wait_for
 from tests.fixtures.youtube import youtube_credentials
 
 # Short enough for a fast suite, long enough for a loaded machine to answer a local request.
-TIMEOUT = 0.5
+# Roomy enough for a loaded CI machine; a timeout test waits this long.
+TIMEOUT = 1.5
 HOLD = 2 * TIMEOUT + 1
 TEXT = "Ein Rundgang durch die Altstadt in acht Sekunden. https://musterstadt.example/kultur/rundgang/"
 UPLOAD = "/upload/youtube/v3/videos"
