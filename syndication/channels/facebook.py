@@ -8,12 +8,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 
-import requests
 from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from pyfacebook import FacebookError, GraphAPI, LibraryError
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from syndication.channels.base import (
     AccountIdentity,
@@ -30,6 +28,7 @@ from syndication.channels.base import (
     TransientError,
     well_formed,
 )
+from syndication.channels.http import transport_errors
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +308,8 @@ class FacebookChannel(Channel):
         self._last_response = None
         lost = OutcomeUnknown if changes else TransientError
         try:
-            yield
+            with transport_errors("Facebook", changes=changes):
+                yield
         except FacebookError as error:
             raise self._refusal(error) from error
         except (LibraryError, KeyError) as error:
@@ -325,23 +325,6 @@ class FacebookChannel(Channel):
                     status=status,
                 ) from error
             raise PermanentError(reason, status=status) from error
-        except requests.ConnectTimeout as error:
-            raise TransientError(
-                gettext("Facebook hat die Verbindung nicht angenommen: %(reason)s") % {"reason": error}
-            ) from error
-        except requests.ConnectionError as error:
-            if _never_sent(error):
-                raise TransientError(
-                    gettext("Facebook ist nicht erreichbar: %(reason)s") % {"reason": error}
-                ) from error
-            raise lost(
-                gettext("Die Verbindung zu Facebook brach nach dem Senden ab: %(reason)s") % {"reason": error}
-            ) from error
-        except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as error:
-            raise lost(
-                gettext("Facebook hat nicht rechtzeitig oder nicht vollständig geantwortet: %(reason)s")
-                % {"reason": error}
-            ) from error
 
     def _refusal(self, error):
         """Graph's error body as the error class it calls for, in Graph's words."""
@@ -415,9 +398,3 @@ def _retry_after(response):
     ]
     longest = max((value for value in minutes if isinstance(value, int | float)), default=0)
     return math.ceil(longest * 60) or None
-
-
-def _never_sent(error):
-    """True when the connection failed before any byte of the request left (refused, DNS)."""
-    cause = error.args[0] if error.args else None
-    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)

@@ -9,7 +9,6 @@ completed from what Flickr already holds instead of uploading a photo twice.
 import html
 import re
 import unicodedata
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -19,7 +18,6 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from oauthlib.oauth1 import Client as OAuthClient
 from requests_oauthlib import OAuth1
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from syndication.channels.base import (
     AccountIdentity,
@@ -36,6 +34,7 @@ from syndication.channels.base import (
     TransientError,
     well_formed,
 )
+from syndication.channels.http import transport_errors
 
 # The account's base URL stands for https://www.flickr.com/services.
 REST_PATH = "/rest"
@@ -318,7 +317,7 @@ class FlickrChannel(Channel):
         """
         params = {"method": method, "format": "json", "nojsoncallback": "1", **params}
         url = self.base_url + REST_PATH
-        with flickr_errors(changes=write):
+        with transport_errors("Flickr", changes=write):
             if write:
                 response = self._session.post(url, data=params, auth=self._auth, timeout=self.timeout)
             else:
@@ -361,7 +360,7 @@ class FlickrChannel(Channel):
                 _("Das Bild %(name)s ist nicht lesbar: %(reason)s")
                 % {"name": image.filename, "reason": error}
             ) from error
-        with photo, flickr_errors(changes=True):
+        with photo, transport_errors("Flickr", changes=True):
             response = self._session.post(
                 url,
                 data=fields,
@@ -576,36 +575,3 @@ def http_message(response):
 def retry_after(response):
     value = response.headers.get("Retry-After", "").strip()
     return int(value) if value.isdigit() else None
-
-
-@contextmanager
-def flickr_errors(*, changes):
-    """Turns requests' exceptions into the errors delivery acts on.
-
-    Without `changes` (a read), a request that may have arrived changed nothing,
-    so a lost answer is merely transient.
-    """
-    lost = OutcomeUnknown if changes else TransientError
-    try:
-        yield
-    except requests.ConnectTimeout as exc:
-        raise TransientError(
-            _("Flickr hat die Verbindung nicht angenommen: %(reason)s") % {"reason": exc}
-        ) from exc
-    except requests.ConnectionError as exc:
-        if never_sent(exc):
-            raise TransientError(_("Flickr ist nicht erreichbar: %(reason)s") % {"reason": exc}) from exc
-        raise lost(
-            _("Die Verbindung zu Flickr brach nach dem Senden ab: %(reason)s") % {"reason": exc}
-        ) from exc
-    except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as exc:
-        # Flickr may have acted on the request although its answer never arrived whole.
-        raise lost(
-            _("Flickr hat nicht rechtzeitig oder nicht vollständig geantwortet: %(reason)s") % {"reason": exc}
-        ) from exc
-
-
-def never_sent(exc):
-    """True when the connection failed before any byte of the request left (refused, DNS)."""
-    cause = exc.args[0] if exc.args else None
-    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)

@@ -12,14 +12,12 @@ import requests
 import tweepy
 from django.utils.translation import gettext_lazy as _
 from twitter_text import extract_urls, parse_tweet
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from syndication.channels.base import (
     AccountIdentity,
     Capabilities,
     Channel,
     Limits,
-    OutcomeUnknown,
     PermanentError,
     RemotePost,
     RemoteReply,
@@ -27,6 +25,7 @@ from syndication.channels.base import (
     TransientError,
     well_formed,
 )
+from syndication.channels.http import transport_errors
 
 # What a reply is read with, in search and lookup alike. No profile images: the
 # portal keeps name, handle and link only.
@@ -386,9 +385,9 @@ def x_errors(*, changes=True):
     Without `changes` (a read), a request that may have arrived changed nothing,
     so a lost answer is merely transient.
     """
-    lost = OutcomeUnknown if changes else TransientError
     try:
-        yield
+        with transport_errors("X", changes=changes):
+            yield
     except tweepy.TooManyRequests as exc:
         retry_after = _retry_after(exc.response) or _until_reset(exc.response)
         raise _error(TransientError, exc, retry_after=retry_after) from exc
@@ -396,19 +395,6 @@ def x_errors(*, changes=True):
         raise _error(TransientError, exc, retry_after=_retry_after(exc.response)) from exc
     except tweepy.HTTPException as exc:
         raise _error(PermanentError, exc) from exc
-    except requests.ConnectTimeout as exc:
-        raise TransientError(
-            _("X hat die Verbindung nicht angenommen: %(reason)s") % {"reason": exc}
-        ) from exc
-    except requests.ConnectionError as exc:
-        if _never_sent(exc):
-            raise TransientError(_("X ist nicht erreichbar: %(reason)s") % {"reason": exc}) from exc
-        raise lost(_("Die Verbindung zu X brach nach dem Senden ab: %(reason)s") % {"reason": exc}) from exc
-    except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as exc:
-        # X may have acted on the request although its answer never arrived whole.
-        raise lost(
-            _("X hat nicht rechtzeitig oder nicht vollständig geantwortet: %(reason)s") % {"reason": exc}
-        ) from exc
 
 
 def _error(error_class, exc, **kwargs):
@@ -442,9 +428,3 @@ def _retry_after(response):
 def _until_reset(response):
     value = response.headers.get("x-rate-limit-reset", "")
     return max(0, int(value) - int(time.time())) if value.isdigit() else None
-
-
-def _never_sent(exc):
-    """True when the connection failed before any byte of the request left (refused, DNS)."""
-    cause = exc.args[0] if exc.args else None
-    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httplib2
-import requests
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from google.auth.exceptions import RefreshError, TransportError
@@ -20,7 +19,6 @@ from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from syndication.channels.base import (
     AccountIdentity,
@@ -29,7 +27,6 @@ from syndication.channels.base import (
     CredentialField,
     Limits,
     MediaLimits,
-    OutcomeUnknown,
     PermanentError,
     QuotaExceeded,
     RemotePost,
@@ -38,6 +35,7 @@ from syndication.channels.base import (
     TransientError,
     well_formed,
 )
+from syndication.channels.http import transport_errors
 
 logger = logging.getLogger(__name__)
 
@@ -459,9 +457,9 @@ class YouTubeChannel(Channel):
         Without `changes` (a read), a request that may have arrived changed nothing, so a
         lost answer is merely transient. An access token renewed on the way is kept.
         """
-        lost = OutcomeUnknown if changes else TransientError
         try:
-            yield
+            with transport_errors("YouTube", changes=changes):
+                yield
         except HttpError as error:
             raise youtube_error(error) from error
         except RefreshError as error:
@@ -469,23 +467,6 @@ class YouTubeChannel(Channel):
             raise (TransientError if error.retryable else PermanentError)(message) from error
         except TransportError as error:
             raise TransientError(_("Google ist nicht erreichbar: %(reason)s") % {"reason": error}) from error
-        except requests.ConnectTimeout as error:
-            raise TransientError(
-                _("YouTube hat die Verbindung nicht angenommen: %(reason)s") % {"reason": error}
-            ) from error
-        except requests.ConnectionError as error:
-            if never_sent(error):
-                raise TransientError(
-                    _("YouTube ist nicht erreichbar: %(reason)s") % {"reason": error}
-                ) from error
-            raise lost(
-                _("Die Verbindung zu YouTube brach nach dem Senden ab: %(reason)s") % {"reason": error}
-            ) from error
-        except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as error:
-            raise lost(
-                _("YouTube hat nicht rechtzeitig oder nicht vollständig geantwortet: %(reason)s")
-                % {"reason": error}
-            ) from error
         finally:
             self._keep_renewed_token()
 
@@ -537,12 +518,6 @@ def next_quota_reset(now=None):
     local = (now or datetime.now(UTC)).astimezone(QUOTA_ZONE)
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), QUOTA_ZONE)
     return midnight.astimezone(UTC)
-
-
-def never_sent(error):
-    """True when the connection failed before any byte of the request left (refused, DNS)."""
-    cause = error.args[0] if error.args else None
-    return isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
 
 
 def title(text):
