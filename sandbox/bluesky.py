@@ -8,7 +8,6 @@ from the account's rate limit, reported in `RateLimit-*` headers. Run it with
 `python -m sandbox.bluesky --port 8605`; tests use `start_in_thread()`.
 """
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -84,7 +83,6 @@ DEMO_CONVERSATIONS = [
         ("sam-taylor.bsky.social", "Great news, I'll pass it on to my neighbours.", "en", False),
     ],
 ]
-DEMO_REPLY_DELAY = 3.0
 
 
 def xrpc_error(status, error, message):
@@ -891,22 +889,13 @@ def start_in_thread(*, rate_limit=RATE_LIMIT, port=0, citizen_replies_after=None
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8605)
-    parser.add_argument(
-        "--citizen-replies",
-        action="store_true",
-        help="citizens answer each new post of the city a few seconds later",
+    faults.command_line(
+        BlueskyStandIn,
+        name="Bluesky",
+        port=8605,
+        credentials=f"handle {DEFAULT_HANDLE}, app password {DEFAULT_APP_PASSWORD}",
+        argv=argv,
     )
-    args = parser.parse_args(argv)
-    print(
-        f"Bluesky stand-in on http://{args.host}:{args.port}/ "
-        f"(handle {DEFAULT_HANDLE}, app password {DEFAULT_APP_PASSWORD})",
-        flush=True,
-    )
-    app = BlueskyStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
-    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

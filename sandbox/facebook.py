@@ -7,7 +7,6 @@ Citizens comment through controls, or by themselves with `--citizen-replies`.
 Run it with `python -m sandbox.facebook --port 8604`; tests use `start_in_thread()`.
 """
 
-import argparse
 import base64
 import email.parser
 import email.policy
@@ -86,7 +85,6 @@ DEMO_CONVERSATIONS = [
         ("Lena Krüger", "Laut der verlinkten Seite für die ganze Stadt.", True),
     ],
 ]
-DEMO_REPLY_DELAY = 3.0
 
 
 def graph_error(status, message, code, *, kind="OAuthException", subcode=None, transient=False, headers=None):
@@ -853,22 +851,13 @@ def start_in_thread(*, rate_limit=4800, port=0, citizen_replies_after=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8604)
-    parser.add_argument(
-        "--citizen-replies",
-        action="store_true",
-        help="citizens comment on each new post of the city a few seconds later",
+    faults.command_line(
+        FacebookStandIn,
+        name="Facebook Graph",
+        port=8604,
+        credentials=f"Page {DEFAULT_PAGE_ID}, Page access token: {DEFAULT_TOKEN}",
+        argv=argv,
     )
-    args = parser.parse_args(argv)
-    print(
-        f"Facebook Graph stand-in on http://{args.host}:{args.port}/ "
-        f"(Page {DEFAULT_PAGE_ID}, Page access token: {DEFAULT_TOKEN})",
-        flush=True,
-    )
-    app = FacebookStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
-    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

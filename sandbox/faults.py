@@ -5,6 +5,7 @@ with the standard library, answers the `/_sandbox/` control endpoints, and plays
 queued faults: latency, error statuses, throttling, timeouts and dropped connections.
 """
 
+import argparse
 import json
 import threading
 from abc import ABC, abstractmethod
@@ -15,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 CONTROL_PREFIX = "/_sandbox/"
+# In the demo (`--citizen-replies`), citizens answer a new post of the city this many seconds later.
+DEMO_REPLY_DELAY = 3.0
 
 
 @dataclass
@@ -318,3 +321,23 @@ def serve(app, *, host, port):
         pass
     finally:
         server.server_close()
+
+
+def command_line(stand_in_class, *, name, port, credentials, argv=None):
+    """`python -m sandbox.<network>`: serve a stand-in in the foreground for the demo.
+
+    `credentials` says what the city's account signs in with; with
+    --citizen-replies, citizens answer each new post of the city.
+    """
+    parser = argparse.ArgumentParser(description=f"{name} stand-in for Stadtfunk's demo and tests")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument(
+        "--citizen-replies",
+        action="store_true",
+        help="citizens answer each new post of the city a few seconds later",
+    )
+    args = parser.parse_args(argv)
+    print(f"{name} stand-in on http://{args.host}:{args.port}/ ({credentials})", flush=True)
+    app = stand_in_class(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
+    serve(app, host=args.host, port=args.port)

@@ -10,7 +10,6 @@ API answers `format=json&nojsoncallback=1` only, with HTTP 200 and
 `python -m sandbox.flickr --port 8606`; tests use `start_in_thread()`.
 """
 
-import argparse
 import email.parser
 import email.policy
 import fnmatch
@@ -81,7 +80,6 @@ DEMO_COMMENTS = [
     ("mehmet_yilmaz", "Da war ich auch, toller Abend."),
 ]
 # Seconds until the first citizen comments in the demo, and between two comments.
-DEMO_REPLY_DELAY = 3.0
 
 
 @dataclass
@@ -859,22 +857,13 @@ def start_in_thread(*, rate_limit=DEFAULT_RATE_LIMIT, port=0, citizen_replies_af
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8606)
-    parser.add_argument(
-        "--citizen-replies",
-        action="store_true",
-        help="citizens comment on each new album of the city a few seconds later",
+    faults.command_line(
+        FlickrStandIn,
+        name="Flickr",
+        port=8606,
+        credentials=f"REST /rest, upload /upload/; API key {DEFAULT_API_KEY}, token {DEFAULT_TOKEN}",
+        argv=argv,
     )
-    args = parser.parse_args(argv)
-    print(
-        f"Flickr stand-in on http://{args.host}:{args.port}/ (REST /rest, upload /upload/; "
-        f"API key {DEFAULT_API_KEY}, token {DEFAULT_TOKEN})",
-        flush=True,
-    )
-    app = FlickrStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
-    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import uvicorn
 from mastodon_mock.app import create_app
 from mastodon_mock.config import DatabaseConfig, MastodonMockConfig, SeedAccount, SeedConfig
 
+from sandbox.faults import DEMO_REPLY_DELAY
+
 # The city's own account on the stand-in; tests take fresh tokens from mastodon-mock's login helper.
 CITY_ACCOUNT = "musterstadt"
 # A fixed, public token for the city's account, as the X stand-in has one: it guards nothing.
@@ -54,8 +56,7 @@ DEMO_CONVERSATIONS = [
         ("sam", "Great news, I'll pass it on to my neighbours.", "en", False),
     ],
 ]
-# Seconds until the first citizen answers in the demo, and between two answers.
-DEMO_REPLY_DELAY = 3.0
+# Seconds between two citizens' answers in the demo (the first comes after DEMO_REPLY_DELAY).
 DEMO_REPLY_GAP = 2.0
 
 logger = logging.getLogger(__name__)

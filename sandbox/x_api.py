@@ -7,7 +7,6 @@ token's 15-minute budget, reported in X's `x-rate-limit-*` headers. Run it with
 `python -m sandbox.x_api --port 8601`; tests use `start_in_thread()`.
 """
 
-import argparse
 import base64
 import itertools
 import math
@@ -88,7 +87,6 @@ DEMO_CONVERSATIONS = [
     ],
 ]
 # Seconds until the first citizen answers in the demo, and between two answers.
-DEMO_REPLY_DELAY = 3.0
 
 
 def problem(status, title, detail, kind="about:blank"):
@@ -752,18 +750,9 @@ def start_in_thread(*, rate_limit=900, port=0, citizen_replies_after=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8601)
-    parser.add_argument(
-        "--citizen-replies",
-        action="store_true",
-        help="citizens answer each new post of the city a few seconds later",
+    faults.command_line(
+        XStandIn, name="X", port=8601, credentials=f"bearer token: {DEFAULT_TOKEN}", argv=argv
     )
-    args = parser.parse_args(argv)
-    print(f"X stand-in on http://{args.host}:{args.port}/ (bearer token: {DEFAULT_TOKEN})", flush=True)
-    app = XStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
-    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ call spends from the project's daily quota, which resets at midnight Pacific tim
 Run it with `python -m sandbox.youtube --port 8607`; tests use `start_in_thread()`.
 """
 
-import argparse
 import base64
 import hashlib
 import itertools
@@ -93,7 +92,6 @@ DEMO_CONVERSATIONS = [
         ("sam_taylor", "Great to see the city on YouTube!", False),
     ],
 ]
-DEMO_REPLY_DELAY = 3.0
 
 
 def google_error(status, reason, message, *, domain="youtube.api", location=None):
@@ -997,22 +995,13 @@ def start_in_thread(*, port=0, citizen_replies_after=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8607)
-    parser.add_argument(
-        "--citizen-replies",
-        action="store_true",
-        help="citizens comment on each new video of the city a few seconds later",
+    faults.command_line(
+        YouTubeStandIn,
+        name="YouTube",
+        port=8607,
+        credentials=f"client {DEFAULT_CLIENT_ID}, refresh token {DEFAULT_REFRESH_TOKEN}",
+        argv=argv,
     )
-    args = parser.parse_args(argv)
-    print(
-        f"YouTube stand-in on http://{args.host}:{args.port}/ "
-        f"(client {DEFAULT_CLIENT_ID}, refresh token {DEFAULT_REFRESH_TOKEN})",
-        flush=True,
-    )
-    app = YouTubeStandIn(citizen_replies_after=DEMO_REPLY_DELAY if args.citizen_replies else None)
-    faults.serve(app, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":
