@@ -227,14 +227,6 @@ class BlueskyStandIn(faults.StandIn):
         with self._lock:
             self.rate_limit = limit
 
-    def advance(self, seconds):
-        """Move the stand-in's clock forward: tokens expire, windows reset."""
-        with self._lock:
-            self._clock_offset += seconds
-
-    def now(self):
-        return time.time() + self._clock_offset
-
     def posts(self):
         with self._lock:
             return [
@@ -245,15 +237,6 @@ class BlueskyStandIn(faults.StandIn):
         with self._lock:
             blob = self._state.blobs[cid]
             return {"cid": blob.cid, "mimeType": blob.mime_type, "size": blob.size}
-
-    def requests_seen(self, method=None, nsid=None):
-        """How many requests (for `nsid`, with `method`; None: any) the stand-in has answered since the reset."""
-        with self._lock:
-            return sum(
-                count
-                for (seen_method, seen_nsid), count in self._state.requests.items()
-                if (method is None or seen_method == method.upper()) and (nsid is None or seen_nsid == nsid)
-            )
 
     def citizen_reply(self, in_reply_to, text, *, handle="lena-krueger.bsky.social", name="", lang="de"):
         """A citizen answers a post as Bluesky's app would; returns the reply's post view."""

@@ -272,15 +272,6 @@ class FacebookStandIn(faults.StandIn):
                 for comment in self._state.comments.values()
             ]
 
-    def requests_seen(self, method=None, path=None):
-        """Requests answered since the last reset (to `path` without its version, with `method`; None: any)."""
-        with self._lock:
-            return sum(
-                count
-                for (seen_method, seen_path), count in self._state.requests.items()
-                if (method is None or seen_method == method.upper()) and (path is None or seen_path == path)
-            )
-
     def citizen_comment(self, object_id, message, *, name="Lena Krüger", hidden=False):
         """A person comments on a post, or answers a comment; returns the comment as Graph shows it.
 

@@ -8,6 +8,7 @@ queued faults: latency, error statuses, throttling, timeouts and dropped connect
 import argparse
 import json
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
@@ -45,7 +46,30 @@ class Reply:
 
 
 class StandIn(ABC):
-    """A network's state and routes, behind the shared HTTP plumbing."""
+    """A network's state and routes, behind the shared HTTP plumbing.
+
+    Subclasses hold their state under `self._lock` (an RLock). Those with a clock
+    of their own set `self._clock_offset` in reset(); those that count the requests
+    they answer keep them in `self._state.requests`, a Counter by (method, path).
+    """
+
+    def now(self):
+        """The stand-in's time (epoch seconds), moved by advance()."""
+        return time.time() + self._clock_offset
+
+    def advance(self, seconds):
+        """Move the stand-in's clock forward: tokens expire, rate-limit windows and quota days end."""
+        with self._lock:
+            self._clock_offset += seconds
+
+    def requests_seen(self, method=None, path=None):
+        """How many requests (to `path`, with `method`; None: any) were answered since the last reset."""
+        with self._lock:
+            return sum(
+                count
+                for (seen_method, seen_path), count in self._state.requests.items()
+                if (method is None or seen_method == method.upper()) and (path is None or seen_path == path)
+            )
 
     @abstractmethod
     def handle(self, request):

@@ -221,11 +221,6 @@ class XStandIn(faults.StandIn):
         with self._lock:
             self.rate_limit = limit
 
-    def advance(self, seconds):
-        """Move the stand-in's clock forward (or, before anything is posted, back)."""
-        with self._lock:
-            self._clock_offset += seconds
-
     def backdate(self, post_id, seconds):
         """Pretend the post (its whole edit chain) was made `seconds` earlier."""
         with self._lock:
@@ -233,9 +228,6 @@ class XStandIn(faults.StandIn):
             chain.created_at -= seconds
             for version in chain.ids:
                 self._state.posts[version].created_at -= seconds
-
-    def now(self):
-        return time.time() + self._clock_offset
 
     def posts(self):
         with self._lock:
@@ -252,15 +244,6 @@ class XStandIn(faults.StandIn):
                 }
                 for post in self._state.posts.values()
             ]
-
-    def requests_seen(self, method=None, path=None):
-        """How many requests (to `path`, with `method`; None: any) the API has answered since the last reset."""
-        with self._lock:
-            return sum(
-                count
-                for (seen_method, seen_path), count in self._state.requests.items()
-                if (method is None or seen_method == method.upper()) and (path is None or seen_path == path)
-            )
 
     def citizen_reply(self, in_reply_to_id, text, *, username="lena_krueger", name="", lang="de"):
         """A citizen answers a post as X's app would; returns the reply with every public field.

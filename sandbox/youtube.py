@@ -240,14 +240,6 @@ class YouTubeStandIn(faults.StandIn):
                 self.now() + ACCESS_TOKEN_SECONDS,
             )
 
-    def now(self):
-        return time.time() + self._clock_offset
-
-    def advance(self, seconds):
-        """Move the stand-in's clock forward: tokens expire, the quota day may end."""
-        with self._lock:
-            self._clock_offset += seconds
-
     def expire_access_tokens(self):
         """Every access token issued so far has run out, as after an hour."""
         with self._lock:
@@ -310,14 +302,6 @@ class YouTubeStandIn(faults.StandIn):
                 }
                 for comment in self._state.comments.values()
             ]
-
-    def requests_seen(self, method=None, path=None):
-        with self._lock:
-            return sum(
-                count
-                for (seen_method, seen_path), count in self._state.requests.items()
-                if (method is None or seen_method == method.upper()) and (path is None or seen_path == path)
-            )
 
     def citizen_comment(self, video_id, text, *, username="lena_krueger", name=""):
         """A citizen comments on a video: a new comment thread. Returns the comment as the API shows it."""

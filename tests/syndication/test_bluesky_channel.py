@@ -297,7 +297,7 @@ def test_the_session_is_kept_with_the_credentials_so_the_next_channel_does_not_l
     later.publish("Zweite Meldung", idempotency_key="d-2")
     later.verify_credentials()
 
-    assert bluesky_api.app.requests_seen(nsid=CREATE_SESSION) == 1
+    assert bluesky_api.app.requests_seen(path=CREATE_SESSION) == 1
     assert keeper.latest["session"].count(":::") == 4
     assert keeper.latest["access_token"] == bluesky.DEFAULT_APP_PASSWORD
 
@@ -310,8 +310,8 @@ def test_an_expired_access_token_is_refreshed_once_and_the_new_session_kept(blue
     identity = another_channel(bluesky_api, keeper.latest, keeper).verify_credentials()
 
     assert identity.handle == f"@{bluesky.DEFAULT_HANDLE}"
-    assert bluesky_api.app.requests_seen(nsid=REFRESH_SESSION) == 1
-    assert bluesky_api.app.requests_seen(nsid=CREATE_SESSION) == 1
+    assert bluesky_api.app.requests_seen(path=REFRESH_SESSION) == 1
+    assert bluesky_api.app.requests_seen(path=CREATE_SESSION) == 1
     assert keeper.latest["session"] != first_session
 
 
@@ -322,8 +322,8 @@ def test_an_access_token_running_out_within_15_minutes_is_refreshed_before_the_c
 
     channel.verify_credentials()
 
-    assert bluesky_api.app.requests_seen(nsid=CREATE_SESSION) == 1
-    assert bluesky_api.app.requests_seen(nsid=REFRESH_SESSION) == 1
+    assert bluesky_api.app.requests_seen(path=CREATE_SESSION) == 1
+    assert bluesky_api.app.requests_seen(path=REFRESH_SESSION) == 1
     # The call itself met a fresh token: one getSession, answered.
     assert bluesky_api.app.requests_seen("GET", "com.atproto.server.getSession") == 1
     assert len(keeper.stored) == 2
@@ -335,7 +335,7 @@ def test_revoked_sessions_lead_to_a_new_login_with_the_app_password(bluesky_api,
 
     another_channel(bluesky_api, keeper.latest, keeper).publish("Trotzdem da", idempotency_key="d-1")
 
-    assert bluesky_api.app.requests_seen(nsid=CREATE_SESSION) == 2
+    assert bluesky_api.app.requests_seen(path=CREATE_SESSION) == 2
     assert len(live_posts(bluesky_api)) == 1
 
 

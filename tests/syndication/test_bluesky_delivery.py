@@ -91,7 +91,7 @@ def test_a_server_error_then_success_posts_once(bluesky_api, account, article):
 
     assert len(live_posts(bluesky_api)) == 1
     assert outcomes(delivery) == [DeliveryAttempt.Outcome.TRANSIENT, DeliveryAttempt.Outcome.SUCCESS]
-    assert bluesky_api.app.requests_seen(nsid="com.atproto.server.createSession") == 1
+    assert bluesky_api.app.requests_seen(path="com.atproto.server.createSession") == 1
 
 
 def test_throttling_pauses_the_account_until_blueskys_reset(bluesky_api, account, article):

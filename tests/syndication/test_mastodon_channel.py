@@ -285,8 +285,9 @@ def test_rate_limit_without_retry_after_waits_for_the_reset_time(mastodon, masto
     with pytest.raises(TransientError) as raised:
         mastodon_channel.publish("Hitzewarnung", idempotency_key="delivery-18")
 
-    # The server's Date header has whole seconds; the request itself takes a moment.
-    assert 88 <= raised.value.retry_after <= 91
+    # The server's Date header has whole seconds; the request itself takes a moment (several
+    # on a loaded machine). Far from any backoff default either way.
+    assert 75 <= raised.value.retry_after <= 91
 
 
 def test_revoked_token_is_permanent_with_mastodons_message(mastodon, mastodon_channel):
