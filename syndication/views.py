@@ -41,9 +41,31 @@ class ExcerptLengthForm(forms.Form):
 
 
 def counting_rule(account, limits):
-    """The network's counting rule, and what media it takes where it takes any."""
-    media = media_summary(account.channel_class().media_limits)
-    return f"{limits.counting_rule} – {_('Medien')}: {media}" if media else limits.counting_rule
+    """The network's counting rule, what media it takes where it takes any, and what becomes of a change."""
+    network = account.channel_class()
+    parts = [str(limits.counting_rule)]
+    media = media_summary(network.media_limits)
+    if media:
+        parts.append(_("Medien: %(media)s") % {"media": media})
+    parts.append(str(after_release(account, network.capabilities)))
+    return " – ".join(parts)
+
+
+def after_release(account, capabilities):
+    """What a change to the released page does to the copy on this account, in the editor's words."""
+    if capabilities.sent_is_final:
+        return _("Gesendetes lässt sich nicht mehr ändern")
+    if capabilities.can_edit and capabilities.edit_window:
+        minutes = int(capabilities.edit_window.total_seconds() // 60)
+        return _("Änderungen werden %(minutes)d Minuten lang nachgetragen, danach: %(policy)s") % {
+            "minutes": minutes,
+            "policy": account.get_uneditable_policy_display(),
+        }
+    if capabilities.can_edit:
+        return _("Änderungen werden nachgetragen")
+    return _("Nicht bearbeitbar; bei Änderungen: %(policy)s") % {
+        "policy": account.get_uneditable_policy_display()
+    }
 
 
 @require_POST

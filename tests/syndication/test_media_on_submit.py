@@ -102,3 +102,19 @@ def test_media_the_networks_take_passes_and_the_page_is_saved(client, newsroom):
     article = ArticlePage.objects.get(slug="adventsmarkt")
     assert article.video_id == video.pk
     assert {excerpt.account.network for excerpt in article.excerpts.all()} == {"youtube", "flickr"}
+
+
+def test_the_editors_counter_names_media_and_what_a_change_does_per_network(client, newsroom):  # noqa: F811
+    client.force_login(newsroom.users.redaktion_kultur)
+    rules = {}
+    for network in ("flickr", "bluesky", "youtube"):
+        chosen = account(network, "Stadt Musterstadt", newsroom)
+        response = client.post(reverse("syndication_excerpt_length"), {"account": chosen.pk, "text": "Hallo"})
+        assert response.status_code == 200
+        rules[network] = response.json()["counting_rule"]
+
+    assert "Medien: braucht mindestens ein Bild; alle Bilder, bis zu 20" in rules["flickr"]
+    assert rules["flickr"].endswith("Änderungen werden nachgetragen")
+    assert "Medien: das Hauptbild" in rules["bluesky"]
+    assert rules["bluesky"].endswith("Nicht bearbeitbar; bei Änderungen: Stehen lassen")
+    assert "Medien: braucht ein Video; Video bis 256 GB" in rules["youtube"]
