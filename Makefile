@@ -50,7 +50,7 @@ format: setup
 
 ## The whole suite, without lint (CI runs it again on PostgreSQL and Redis).
 suite: setup browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test: lint suite
 

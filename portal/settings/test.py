@@ -1,9 +1,24 @@
 """Test settings: a file database the worker can share, fast hashing, mail kept in memory."""
 
 import os
+from pathlib import Path
 
-from .base import *  # noqa: F403
-from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, DATABASES, VAR_DIR
+# Under pytest-xdist every test process gets a folder of its own (its SQLite file, file
+# broker and media) and Redis databases of its own; PostgreSQL test databases already get
+# pytest-django's per-process suffix. The Celery workers a test starts inherit the result.
+_test_process = os.environ.get("PYTEST_XDIST_WORKER")
+if _test_process and os.environ.get("STADTFUNK_TEST_PROCESS") != _test_process:
+    os.environ["STADTFUNK_TEST_PROCESS"] = _test_process
+    _var_dir = Path(os.environ.get("STADTFUNK_VAR_DIR", Path(__file__).resolve().parents[2] / "var"))
+    os.environ["STADTFUNK_VAR_DIR"] = str(_var_dir / _test_process)
+    for _name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        _url = os.environ.get(_name, "")
+        if _url.startswith("redis://") and _url.rpartition("/")[2].isdigit():
+            _prefix, _, _database = _url.rpartition("/")
+            os.environ[_name] = f"{_prefix}/{int(_database) - 2 * int(_test_process.removeprefix('gw'))}"
+
+from .base import *  # noqa: E402, F403
+from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, DATABASES, VAR_DIR  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
