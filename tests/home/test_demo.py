@@ -21,6 +21,7 @@ from syndication.channels.webpush import WebPushChannel
 from syndication.channels.x import XChannel
 from syndication.forms import media_file
 from syndication.models import ChannelAccount, Delivery
+from tests import factories
 from tests.conftest import ROOT
 
 PROCFILE = ROOT / "Procfile.dev"
@@ -48,6 +49,8 @@ def snapshot():
 
 @pytest.fixture
 def demo():
+    # After a transactional test's flush, Wagtail's own root page must be made again, as migrate made it.
+    factories.wagtail_roots()
     return load_demo()
 
 
