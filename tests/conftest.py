@@ -5,6 +5,7 @@ import email.policy
 import os
 import re
 import socket
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,14 +92,52 @@ def chromium():
         browser.close()
 
 
+class ServedRequests:
+    """Counts the requests Django is handling, so a test ends only once the live server is quiet.
+
+    A request still running (a script's poll, a counter's fetch) when the test's
+    database is flushed holds locks that PostgreSQL's TRUNCATE needs: a deadlock.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def started(self, **kwargs):
+        with self._lock:
+            self.open += 1
+
+    def finished(self, **kwargs):
+        with self._lock:
+            self.open -= 1
+
+    def wait_until_quiet(self, timeout=10):
+        wait_for(lambda: self.open <= 0, timeout=timeout, message="the live server to finish its requests")
+
+
 @pytest.fixture
-def browser_page(chromium, live_server):
+def live_server_requests(live_server):
+    """The live server's requests in flight; at the end, waits until none is."""
+    from django.core.signals import request_finished, request_started
+
+    served = ServedRequests()
+    request_started.connect(served.started)
+    request_finished.connect(served.finished)
+    yield served
+    served.wait_until_quiet()
+    request_started.disconnect(served.started)
+    request_finished.disconnect(served.finished)
+
+
+@pytest.fixture
+def browser_page(chromium, live_server, live_server_requests):
     """A fresh browser tab that records every host it sends a request to."""
     context = chromium.new_context(base_url=live_server.url, locale="de-DE")
     page = context.new_page()
     page.requested_urls = []
     page.on("request", lambda request: page.requested_urls.append(request.url))
     yield page
+    # No new requests; the live server finishes the ones it has before the database is flushed.
     context.close()
 
 
