@@ -148,12 +148,6 @@ class Blob:
 
 
 @dataclass
-class Budget:
-    reset: int
-    used: int = 0
-
-
-@dataclass
 class PdsState:
     accounts: dict = field(default_factory=dict)
     # Refresh tokens still valid, by their jti: the account's did.
@@ -814,12 +808,6 @@ class BlueskyStandIn(faults.StandIn):
             "root": reply.get("root", {}).get("uri"),
             "deleted": record.deleted,
         }
-
-    def _budget(self, key, window):
-        budget = self._state.budgets.get(key)
-        if budget is None or self.now() >= budget.reset:
-            budget = self._state.budgets[key] = Budget(reset=int(self.now()) + window)
-        return budget
 
     @staticmethod
     def _rate_headers(budget, limit, window):

@@ -37,6 +37,14 @@ class Request:
 
 
 @dataclass
+class Budget:
+    """Calls made in a rate-limit window that ends at `reset` (epoch seconds)."""
+
+    reset: int
+    used: int = 0
+
+
+@dataclass
 class Reply:
     """An answer; a body of bytes is sent as it is (Flickr's upload XML), anything else as JSON."""
 
@@ -50,7 +58,8 @@ class StandIn(ABC):
 
     Subclasses hold their state under `self._lock` (an RLock). Those with a clock
     of their own set `self._clock_offset` in reset(); those that count the requests
-    they answer keep them in `self._state.requests`, a Counter by (method, path).
+    they answer keep them in `self._state.requests`, a Counter by (method, path); those
+    with rate limits keep their windows in `self._state.budgets`.
     """
 
     def now(self):
@@ -61,6 +70,13 @@ class StandIn(ABC):
         """Move the stand-in's clock forward: tokens expire, rate-limit windows and quota days end."""
         with self._lock:
             self._clock_offset += seconds
+
+    def _budget(self, key, window):
+        """The rate-limit window of `key` (a token, an account), a new one once the last has ended."""
+        budget = self._state.budgets.get(key)
+        if budget is None or self.now() >= budget.reset:
+            budget = self._state.budgets[key] = Budget(reset=int(self.now()) + window)
+        return budget
 
     def requests_seen(self, method=None, path=None):
         """How many requests (to `path`, with `method`; None: any) were answered since the last reset."""

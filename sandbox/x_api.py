@@ -162,12 +162,6 @@ class Post:
 
 
 @dataclass
-class Budget:
-    reset: int
-    used: int = 0
-
-
-@dataclass
 class XState:
     users: dict = field(default_factory=dict)
     tokens: dict = field(default_factory=dict)
@@ -326,7 +320,7 @@ class XStandIn(faults.StandIn):
         with self._lock:
             phrase = HTTPStatus(status).phrase
             reply = problem(status, phrase, phrase)
-            reply.headers.update(self._rate_headers(self._budget(self._token(request))))
+            reply.headers.update(self._rate_headers(self._budget(self._token(request), RATE_LIMIT_WINDOW)))
             return reply
 
     # The API
@@ -335,7 +329,7 @@ class XStandIn(faults.StandIn):
         with self._lock:
             self._state.requests[request.method, request.path] += 1
             token = self._token(request)
-            budget = self._budget(token)
+            budget = self._budget(token, RATE_LIMIT_WINDOW)
             budget.used += 1
             if budget.used > self.rate_limit:
                 reply = problem(429, "Too Many Requests", "Too Many Requests")
@@ -654,12 +648,6 @@ class XStandIn(faults.StandIn):
     def _token(request):
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" else ""
-
-    def _budget(self, token):
-        budget = self._state.budgets.get(token)
-        if budget is None or self.now() >= budget.reset:
-            budget = self._state.budgets[token] = Budget(reset=int(self.now()) + RATE_LIMIT_WINDOW)
-        return budget
 
     def _rate_headers(self, budget):
         return {
