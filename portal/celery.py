@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
 
@@ -24,3 +25,12 @@ def create_local_folders(sender, **kwargs):
         folders.append(conf.result_backend.removeprefix("file://"))
     for folder in folders:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def redact_worker_logs(logger, **kwargs):
+    """The worker logs through handlers of its own; each gets the redaction filter."""
+    from syndication.redaction import redact_handlers
+
+    redact_handlers(logger)

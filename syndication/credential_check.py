@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from .channels.base import PermanentError, TransientError
 from .models import ChannelAccount
+from .redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def check_account(account_id):
 
 def save(account, *, error="", expire_at=None):
     account.credentials_checked_at = timezone.now()
-    account.credentials_error = error
+    account.credentials_error = redact(error, account.secret_values())
     account.credentials_expire_at = expire_at
     account.save(update_fields=["credentials_checked_at", "credentials_error", "credentials_expire_at"])
     return "refused" if error else "ok"

@@ -21,6 +21,8 @@ from .channels.base import OutcomeUnknown, PermanentError, QuotaExceeded, Transi
 from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 from .publication import publication_of
+from .redaction import redact
+from .transport import RECORDED_BODY_CHARS, response_record
 
 logger = logging.getLogger(__name__)
 
@@ -207,11 +209,14 @@ def finish(
         delivery = locked(delivery.pk)
         attempt.outcome = outcome
         attempt.finished_at = now
-        attempt.response = (
-            (post.raw or {"id": post.remote_id, "url": post.url}) if post else error_body(error)
+        secrets = delivery.account.secret_values()
+        attempt.response = redact(
+            (post.raw or {"id": post.remote_id, "url": post.url}) if post else error_body(error), secrets
         )
-        attempt.error = error.message if error else ""
+        attempt.error = redact(error.message, secrets) if error else ""
         attempt.save()
+        if error is not None:
+            error.message = attempt.error
         delivery.sending_since = None
         if outcome == DeliveryAttempt.Outcome.SUCCESS:
             record_success(delivery, post, now)
@@ -260,7 +265,7 @@ def finish(
 
 
 def record_success(delivery, post, now):
-    delivery.last_error = post.notice if post is not None else ""
+    delivery.last_error = redact(post.notice, delivery.account.secret_values()) if post is not None else ""
     delivery.next_attempt_at = None
     if delivery.action == Delivery.Action.REPOST:
         # The old copy is gone; the new one goes out as a fresh create, right away.
@@ -298,9 +303,14 @@ def enqueue_now(delivery_id):
 
 
 def error_body(error):
+    """What the network answered to a failed call, as exactly as it came (redacted by the caller)."""
     if error is None or error.response is None:
         return None
-    return error.response if isinstance(error.response, dict) else {"body": str(error.response)[:2000]}
+    if isinstance(error.response, dict):
+        return error.response
+    if hasattr(error.response, "status_code") and hasattr(error.response, "headers"):
+        return response_record(error.response)
+    return {"body": str(error.response)[:RECORDED_BODY_CHARS]}
 
 
 LOG_ACTIONS = {

@@ -15,6 +15,7 @@ from . import excerpts
 from .channels import NETWORKS, channel_class
 from .channels.base import ChannelError, MediaFile
 from .models import PageExcerpt
+from .redaction import redact
 
 
 class ExcerptCheckingPageForm(EditorialPageForm):
@@ -161,7 +162,7 @@ def forbidden(account):
 def unmeasurable(account, error):
     return _("Die Länge für %(account)s lässt sich gerade nicht prüfen: %(reason)s") % {
         "account": account,
-        "reason": error.message,
+        "reason": redact(error.message, account.secret_values()),
     }
 
 

@@ -117,8 +117,16 @@ class ChannelAccount(models.Model):
         if network_class.needs_recipients:
             kwargs["recipients"] = self.recipient_list()
         return network_class(
-            self.base_url, self.credentials, on_credentials_changed=self.keep_credentials, **kwargs
+            self.base_url,
+            self.credentials,
+            on_credentials_changed=self.keep_credentials,
+            pool_key=f"account-{self.pk}",
+            **kwargs,
         )
+
+    def secret_values(self):
+        """What redaction removes by value from everything stored or shown about this account's calls."""
+        return self.channel_class().secret_values(self.credentials)
 
     def keep_credentials(self, credentials):
         """Store credentials a network renewed during a call (Bluesky's session, YouTube's access token)."""

@@ -262,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
 
 # Syndication: seconds a network call may take before its outcome counts as unknown.
 SYNDICATION_TIMEOUT = float(os.environ.get("SYNDICATION_TIMEOUT", "10"))
+# The outbound transport (syndication/transport.py) sends only to public addresses;
+# these host names are reached anyway (none in production unless named here).
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS")
+# No network's answer is read beyond this many bytes.
+OUTBOUND_MAX_RESPONSE_BYTES = int(os.environ.get("OUTBOUND_MAX_RESPONSE_BYTES", str(16 * 1024 * 1024)))
 CREDENTIAL_KEYS = env_list("CREDENTIAL_KEYS")
 # Extra seconds before a delivery still "sending" counts as abandoned by a dead worker.
 SYNDICATION_STALE_GRACE = 30
@@ -354,7 +359,9 @@ WAGTAILADMIN_NOTIFICATION_USE_HTML = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Nothing a log line carries leaves the process with a credential in it.
+    "filters": {"redact": {"()": "syndication.redaction.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

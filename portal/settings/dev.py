@@ -15,6 +15,8 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # The SQLite database, the file broker and uploads live here on a laptop.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# The stand-ins answer on this machine's loopback address; the transport refuses it otherwise.
+OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
 
 # The demo's stand-ins answer within seconds; fetch their replies often enough to watch.
 CELERY_BEAT_SCHEDULE = {

@@ -76,6 +76,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {**CELERY_BEAT_SCHEDULE["heartbeat"], "schedule": 1.0},
 }
 SYNDICATION_TIMEOUT = 2.0
+# The stand-ins answer on this machine's loopback address; the transport refuses it otherwise.
+OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
 SYNDICATION_STALE_GRACE = 1
 SYNDICATION_RETRY_BASE = 0.5
 SYNDICATION_REQUEUE_AFTER = 10

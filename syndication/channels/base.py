@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
 
+from ..redaction import remember_secrets
+from ..transport import OutboundSession
+
 logger = logging.getLogger(__name__)
 
 
@@ -339,17 +342,42 @@ class Channel(ABC):
     # The media a copy takes; the default takes none.
     media_limits = MediaLimits()
 
-    def __init__(self, base_url, credentials, *, timeout=10.0, recipients=(), on_credentials_changed=None):
+    def __init__(
+        self,
+        base_url,
+        credentials,
+        *,
+        timeout=10.0,
+        recipients=(),
+        on_credentials_changed=None,
+        pool_key=None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.timeout = timeout
         # The account's addresses, for networks that need_recipients (mail lists).
         self.recipients = tuple(recipients)
         self.on_credentials_changed = on_credentials_changed
+        # Connections are kept alive per account (transport.adapter_for).
+        self.pool_key = pool_key
+        remember_secrets(self.secret_values(credentials))
+
+    @classmethod
+    def secret_values(cls, credentials):
+        """The credentials' values that must never be stored or shown: all but the plain identifiers."""
+        plain = {field.name for field in cls.credential_fields if not field.secret} | {"expires_at"}
+        return [
+            value for key, value in (credentials or {}).items() if key not in plain and isinstance(value, str)
+        ]
+
+    def session(self, **kwargs):
+        """A requests session on the one outbound transport, for an SDK that takes one."""
+        return OutboundSession(timeout=self.timeout, pool_key=self.pool_key, **kwargs)
 
     def credentials_changed(self, credentials):
         """Keep credentials the network renewed during a call (a refreshed session or access token)."""
         self.credentials = credentials
+        remember_secrets(self.secret_values(credentials))
         if self.on_credentials_changed is not None:
             self.on_credentials_changed(credentials)
 
