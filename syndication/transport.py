@@ -242,6 +242,16 @@ class OutboundSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+# -- smtplib ---------------------------------------------------------------------------
+
+
+class PinnedSMTPMixin:
+    """For smtplib's classes: connect to the checked address of the relay; TLS verifies the relay's name."""
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(pinned_address(host, port), port, timeout)
+
+
 # -- httpx -----------------------------------------------------------------------------
 
 
