@@ -64,14 +64,13 @@ def test_each_export_appends_the_head_as_it_is_then(record, anchor_file):
     assert second["digest"] == AuditChainHead.objects.get().digest
 
 
-def test_without_a_file_or_addresses_nothing_is_exported(record, settings, mailoutbox, tmp_path):
-    settings.AUDIT_ANCHOR_FILE = ""
+def test_without_addresses_no_mail_is_sent(record, anchor_file, settings, mailoutbox):
     settings.AUDIT_ANCHOR_EMAILS = []
 
     export_anchor()
 
     assert mailoutbox == []
-    assert list(tmp_path.iterdir()) == []
+    assert len(anchor_file.read_text().splitlines()) == 1
 
 
 def test_the_beat_runs_the_export_every_interval(record, anchor_file):
