@@ -10,6 +10,7 @@ class AuditConfig(AppConfig):
     verbose_name = _("Protokoll")
 
     def ready(self):
+        from . import checks  # noqa: F401 -- registers the deployment checks of the key and the anchor
         from .signal_handlers import register_signal_handlers
 
         register_signal_handlers()

@@ -61,15 +61,21 @@ def canonical_content(kind, row):
     }
 
 
-def compute_digest(kind, row, previous_digest, sequence):
-    message = json.dumps(
-        {"entry": canonical_content(kind, row), "previous": previous_digest, "sequence": sequence},
-        cls=DjangoJSONEncoder,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+def canonical_json(value):
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def keyed_digest(message):
+    """The HMAC-SHA256 of a message under AUDIT_LOG_KEY, in hex."""
     return hmac.new(settings.AUDIT_LOG_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def compute_digest(kind, row, previous_digest, sequence):
+    return keyed_digest(
+        canonical_json(
+            {"entry": canonical_content(kind, row), "previous": previous_digest, "sequence": sequence}
+        )
+    )
 
 
 def seal_is_valid(seal, kind, row):

@@ -13,6 +13,14 @@ DELETED = "deleted"
 NOT_SEALED = "not sealed / inserted out of chain"
 OUT_OF_ORDER = "out of order"
 LINK_BROKEN = "chain link broken"
+CUT = "cut from the end of the chain"
+NOT_AS_ANCHORED = "sealed otherwise than anchored"
+
+
+def entry_label(kind, entry_id):
+    """How the record names a log entry: `PageLogEntry #12`."""
+    model = LOG_MODELS[kind].__name__ if kind in LOG_MODELS else "log entry"
+    return f"{model} #{entry_id}"
 
 
 @dataclass(frozen=True)
@@ -25,8 +33,7 @@ class Problem:
     detail: str = ""
 
     def __str__(self):
-        model = LOG_MODELS[self.kind].__name__ if self.kind in LOG_MODELS else "log entry"
-        name = f"{model} #{self.entry_id}"
+        name = entry_label(self.kind, self.entry_id)
         if self.action is not None:
             name += f" ({self.action}, {self.timestamp.isoformat()})"
         return f"{name}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
@@ -50,8 +57,9 @@ class ChainVerifier:
     # ones. Back-dating beyond this is reported.
     timestamp_tolerance = timedelta(minutes=1)
 
-    def __init__(self, on_progress=None):
+    def __init__(self, on_progress=None, anchor=None):
         self.on_progress = on_progress
+        self.anchor = anchor
 
     def run(self):
         self.result = Verification()
@@ -65,6 +73,8 @@ class ChainVerifier:
             for seal in chunk:
                 self.check(seal, rows.get((seal.kind, seal.entry_id)))
         self.check_head()
+        if self.anchor:
+            self.check_anchor()
         self.find_unsealed()
         return self.result
 
@@ -126,6 +136,27 @@ class ChainVerifier:
         else:
             seal = self.last_seal or head
             self.report(Problem(seal.kind, seal.entry_id, LINK_BROKEN, detail=detail))
+
+    def check_anchor(self):
+        """The anchor, kept by another system, knows how far the chain reached; a rewound head cannot hide a cut."""
+        anchor = self.anchor
+        end = self.expected_sequence - 1
+        anchored = f"anchored at sequence {anchor.sequence} on {anchor.anchored_at.isoformat()}"
+        if end < anchor.sequence:
+            missing = f"{anchor.sequence - end} seal(s) missing, sequences {end + 1} to {anchor.sequence}"
+            detail = f"{anchored}, the chain ends at sequence {end}: {missing}"
+            self.report(Problem(anchor.kind, anchor.entry_id, CUT, detail=detail))
+        elif anchor.sequence:
+            seal = AuditSeal.objects.filter(sequence=anchor.sequence).first()
+            sealed = (seal.kind, seal.entry_id, seal.digest) if seal else None
+            if sealed != (anchor.kind, anchor.entry_id, anchor.digest):
+                found = (
+                    f"{entry_label(seal.kind, seal.entry_id)} with digest {seal.digest}"
+                    if seal
+                    else "no seal"
+                )
+                detail = f"{anchored} with digest {anchor.digest}, the chain holds {found} there"
+                self.report(Problem(anchor.kind, anchor.entry_id, NOT_AS_ANCHORED, detail=detail))
 
     def find_unsealed(self):
         for kind, log_model in LOG_MODELS.items():

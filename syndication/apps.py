@@ -10,6 +10,7 @@ class SyndicationConfig(AppConfig):
     verbose_name = _("Verteilung")
 
     def ready(self):
+        from . import checks  # noqa: F401 -- registers the deployment check of CREDENTIAL_KEYS
         from .signal_handlers import register_signal_handlers
 
         register_signal_handlers()

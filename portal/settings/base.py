@@ -182,6 +182,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@musterstadt.ex
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 WAGTAILADMIN_NOTIFICATION_FROM_EMAIL = DEFAULT_FROM_EMAIL
 
+# The record's anchor: the chain's head, every AUDIT_ANCHOR_INTERVAL seconds, appended as
+# a JSON line to a file another system keeps and mailed to these addresses (empty: not).
+AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", "")
+AUDIT_ANCHOR_EMAILS = env_list("AUDIT_ANCHOR_EMAILS")
+AUDIT_ANCHOR_INTERVAL = float(os.environ.get("AUDIT_ANCHOR_INTERVAL", "3600"))
+
 # Celery: a broker from the environment, or kombu's filesystem transport under
 # var/ so that a real worker runs on a laptop with no services.
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
@@ -242,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-comments": {
         "task": "syndication.purge_expired_comments",
         "schedule": crontab(hour=3, minute=30),
+    },
+    "export-audit-anchor": {
+        "task": "audit.export_anchor",
+        "schedule": AUDIT_ANCHOR_INTERVAL,
     },
     # Newsletter digests (CELERY_TIMEZONE: Europe/Berlin), and sign-ups never confirmed.
     "newsletter-daily-digest": {

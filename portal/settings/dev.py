@@ -1,7 +1,7 @@
 """Development settings: debug on, throwaway secret, mail into files under var/mail/."""
 
 from .base import *  # noqa: F403
-from .base import CELERY_BEAT_SCHEDULE, VAR_DIR, env_list
+from .base import AUDIT_ANCHOR_FILE, CELERY_BEAT_SCHEDULE, VAR_DIR, env_list
 
 DEBUG = True
 SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
@@ -12,6 +12,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Mail (workflow notifications and later the newsletter) lands as files in var/mail/.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
+# On a laptop the anchors are written under var/; in production a second system keeps the file.
+AUDIT_ANCHOR_FILE = AUDIT_ANCHOR_FILE or str(VAR_DIR / "audit-anchors.jsonl")
 
 # The SQLite database, the file broker and uploads live here on a laptop.
 VAR_DIR.mkdir(parents=True, exist_ok=True)

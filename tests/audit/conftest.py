@@ -52,3 +52,11 @@ def record(db):
         created=created,
         edited=edited,
     )
+
+
+@pytest.fixture
+def anchor_file(tmp_path, settings):
+    """Anchors go to a file of the test's own and to the record's keepers."""
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anker" / "audit-anchors.jsonl")
+    settings.AUDIT_ANCHOR_EMAILS = ["revision@musterstadt.example"]
+    return Path(settings.AUDIT_ANCHOR_FILE)

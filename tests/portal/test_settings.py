@@ -14,7 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def manage(*args, **env):
-    hidden = {"SECRET_KEY", "AUDIT_LOG_KEY", "CREDENTIAL_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    hidden = {
+        "SECRET_KEY",
+        "AUDIT_LOG_KEY",
+        "CREDENTIAL_KEYS",
+        "AUDIT_ANCHOR_FILE",
+        "AUDIT_ANCHOR_EMAILS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }
     environment = {key: value for key, value in os.environ.items() if key not in hidden}
     environment.update(env)
     return subprocess.run(
@@ -27,21 +34,41 @@ def manage(*args, **env):
     )
 
 
+# Production's environment with keys of its own (none of them the throwaways in dev.py and test.py).
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+    "SECRET_KEY": "x7!kq2-" + "a9Zr4" * 12,
+    "AUDIT_LOG_KEY": "qoNFk79Q9xrhMy5AxIa2fbC2MU5wdJ87SN3_RIeJwlk",
+    "CREDENTIAL_KEYS": "eZqMZVniQ-uy5n9AO9L7ilmRFsCgQCnDlhAxb4zdfaM=",
+    "VAPID_PRIVATE_KEY": "JizrC930LInDykx4vlcsSmRKnuMxCvNCdjKF5HGE9Is",
+    "ALLOWED_HOSTS": "portal.musterstadt.example",
+    "AUDIT_ANCHOR_EMAILS": "revision@musterstadt.example",
+}
+
+
+def deployment_check(**env):
+    return manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, **env})
+
+
 def test_production_settings_pass_the_deployment_checklist():
-    result = manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SETTINGS_MODULE="portal.settings.production",
-        SECRET_KEY="x7!kq2-" + "a9Zr4" * 12,
-        AUDIT_LOG_KEY="k3y-" + "Qw9" * 12,
-        CREDENTIAL_KEYS="ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk=",
-        VAPID_PRIVATE_KEY="JizrC930LInDykx4vlcsSmRKnuMxCvNCdjKF5HGE9Is",
-        ALLOWED_HOSTS="portal.musterstadt.example",
-    )
+    result = deployment_check()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deployment_checklist_refuses_a_weak_audit_key():
+    result = deployment_check(AUDIT_LOG_KEY="x")
+    assert result.returncode != 0
+    assert "stadtfunk.E001" in result.stderr
+    assert "AUDIT_LOG_KEY is too weak to seal the record" in result.stderr
+
+
+def test_the_deployment_checklist_refuses_credential_keys_that_are_no_fernet_keys_or_throwaways():
+    fresh, throwaway = PRODUCTION["CREDENTIAL_KEYS"], "ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk="
+    result = deployment_check(CREDENTIAL_KEYS=f"{fresh},kein-schluessel,{throwaway}")
+    assert result.returncode != 0
+    assert "(stadtfunk.E003) Key 2 in CREDENTIAL_KEYS is no Fernet key" in result.stderr
+    assert "(stadtfunk.E004) Key 3 in CREDENTIAL_KEYS is a throwaway key" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
