@@ -3,14 +3,14 @@
 A PushSend row is written before each push, so whatever happens afterwards (a
 retry, a worker that dies mid-call) the page never reaches a subscription twice.
 Subscriptions the push service asks us to try later are freed again and left for
-the next attempt; subscriptions it no longer knows (404, 410) are deleted.
+the next attempt; subscriptions it no longer knows (404, 410), and those whose
+address the transport now refuses, are deleted. Every push goes out on the one
+transport, through one session per push service.
 """
 
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -21,6 +21,8 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from wagtail.models import Page
 
 from home.models import SectionPage
+from syndication import transport
+from syndication.redaction import redact
 
 from . import vapid
 from .models import PushSend, PushSubscription
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 # A push service keeps a message this long for a browser that is offline: news of a day.
 TIME_TO_LIVE = 24 * 60 * 60
 GONE = {404, 410}
+# What is kept of a push service's answer or an error: its reason, not a page of HTML.
+REASON_CHARS = 160
 
 
 @dataclass
@@ -106,6 +110,8 @@ def push_page(publication, text, *, timeout):
     signer = vapid.signer()
     # A push service that answered 429 gets nothing more in this round.
     throttled = set()
+    # One session per push service: its connections are kept alive between the round's pushes.
+    sessions = {}
     for subscription in due_subscriptions(publication):
         origin = origin_of(subscription.endpoint)
         if origin in throttled:
@@ -114,6 +120,10 @@ def push_page(publication, text, *, timeout):
         send = claim(subscription, publication.page_id)
         if send is None:
             continue
+        session = sessions.get(origin)
+        if session is None:
+            session = sessions[origin] = transport.OutboundSession(timeout=timeout, pool_key=f"push {origin}")
+        secrets = [urlsplit(subscription.endpoint).path]
         try:
             webpush(
                 subscription.subscription_info,
@@ -124,21 +134,33 @@ def push_page(publication, text, *, timeout):
                 ttl=TIME_TO_LIVE,
                 headers={"Topic": topic_of(publication.page_id), "Urgency": "normal"},
                 timeout=timeout,
+                requests_session=session,
             )
+        except transport.AddressRefused as error:
+            # The name resolves to an internal address now (it did not when it was stored): nothing was sent.
+            subscription.delete()
+            result.removed += 1
+            result.reasons.append(reason_of(origin, error.message, secrets))
+            logger.warning("Push subscription removed, its address is refused: %s", error.message)
+            continue
         except WebPushException as error:
-            refused(result, subscription, send, error, throttled, origin)
+            refused(result, subscription, send, error, throttled, origin, secrets)
             continue
         except requests.ConnectTimeout as error:
-            later(result, send, f"{origin}: {error}")
+            later(result, send, reason_of(origin, error, secrets))
             continue
         except requests.ConnectionError as error:
             if never_sent(error):
-                later(result, send, f"{origin}: {error}")
+                later(result, send, reason_of(origin, error, secrets))
             else:
-                lost(result, send, f"{origin}: {error}")
+                lost(result, send, reason_of(origin, error, secrets))
             continue
-        except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as error:
-            lost(result, send, f"{origin}: {error}")
+        except (
+            requests.ReadTimeout,
+            requests.exceptions.ChunkedEncodingError,
+            transport.ResponseTooLarge,
+        ) as error:
+            lost(result, send, reason_of(origin, error, secrets))
             continue
         send.outcome = PushSend.Outcome.SENT
         send.status = 201
@@ -147,9 +169,9 @@ def push_page(publication, text, *, timeout):
     return result
 
 
-def refused(result, subscription, send, error, throttled, origin):
+def refused(result, subscription, send, error, throttled, origin, secrets):
     status = error.status_code
-    reason = f"{origin}: {status} {response_text(error)}".strip()
+    reason = reason_of(origin, f"{status} {answer_text(error)}", secrets)
     if status in GONE:
         # The browser unsubscribed or the subscription expired: it will never be reachable again.
         subscription.delete()
@@ -157,7 +179,7 @@ def refused(result, subscription, send, error, throttled, origin):
     elif status == 429 or (status is not None and status >= 500):
         if status == 429:
             throttled.add(origin)
-            wait = seconds(error.retry_after)
+            wait = transport.retry_after(error.response.headers)
             if wait is not None:
                 result.retry_after = max(result.retry_after or 0, wait)
         later(result, send, reason)
@@ -188,25 +210,18 @@ def origin_of(endpoint):
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def response_text(error):
+def answer_text(error):
     response = error.response
-    return (getattr(response, "text", "") or getattr(response, "reason", "") or "")[:200]
+    return getattr(response, "text", "") or getattr(response, "reason", "") or ""
 
 
-def seconds(retry_after):
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not retry_after:
-        return None
-    value = retry_after.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+def reason_of(origin, what, secrets):
+    """A reason as the people who look at the delivery see it: on one line, redacted, short.
+
+    The subscription's path is left out too: it is the browser's own address at its push service.
+    """
+    text = redact(" ".join(str(what).split()), secrets=secrets)
+    return f"{origin}: {text[:REASON_CHARS]}"
 
 
 def never_sent(error):

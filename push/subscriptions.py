@@ -4,7 +4,6 @@ Nothing is stored unless everything is well-formed: the endpoint, both keys and
 the sections chosen.
 """
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -13,6 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from home.models import SectionPage
+from syndication import transport
 
 from .models import PushSubscription
 from .vapid import b64url_decode
@@ -71,6 +71,10 @@ def unsubscribe(data):
 
 
 def checked_endpoint(endpoint):
+    """The endpoint, if the portal may send to it: https on a public address, as the transport checks it.
+
+    A visitor is not told what a name resolves to: the refusal is the same for every internal address.
+    """
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT_LENGTH:
         raise InvalidSubscription(_("Der Endpunkt des Push-Dienstes fehlt oder ist zu lang."))
     try:
@@ -81,28 +85,25 @@ def checked_endpoint(endpoint):
         raise InvalidSubscription(_("Der Endpunkt des Push-Dienstes ist keine gültige Adresse.")) from error
     if not host or parts.username or parts.password:
         raise InvalidSubscription(_("Der Endpunkt des Push-Dienstes ist keine gültige Adresse."))
-    local = is_local(host)
-    if local and not insecure_allowed():
-        # The portal would send requests into its own network (SSRF); real push services are public.
+    # OUTBOUND_ALLOWED_HOSTS name the stand-ins; visitors may point the portal at them only where
+    # the local push service is meant to be used, and then over plain http too.
+    stand_in = transport.allowed_anyway(host)
+    if stand_in and not insecure_allowed():
         raise InvalidSubscription(_("Der Endpunkt muss ein öffentlicher Push-Dienst sein."))
-    if parts.scheme == "https" or (parts.scheme == "http" and local and insecure_allowed()):
-        return endpoint
-    raise InvalidSubscription(_("Der Endpunkt des Push-Dienstes muss mit https:// beginnen."))
+    schemes = ("http", "https") if stand_in else ("https",)
+    if parts.scheme not in schemes:
+        raise InvalidSubscription(_("Der Endpunkt des Push-Dienstes muss mit https:// beginnen."))
+    try:
+        transport.check_url(endpoint, schemes=schemes)
+    except transport.AddressRefused as refused:
+        # The portal would send requests into its own network (SSRF); real push services are public.
+        raise InvalidSubscription(_("Der Endpunkt muss ein öffentlicher Push-Dienst sein.")) from refused
+    return endpoint
 
 
 def insecure_allowed():
-    """The local push-service stand-in speaks plain http on this machine: in development and the tests."""
+    """The local push-service stand-in, at a host of OUTBOUND_ALLOWED_HOSTS: in development and the tests."""
     return settings.DEBUG or getattr(settings, "PUSH_ALLOW_INSECURE_ENDPOINTS", False)
-
-
-def is_local(host):
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
 
 
 def checked_key(value, length, name):

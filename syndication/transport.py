@@ -262,9 +262,14 @@ class PinnedNetworkBackend:
         self.backend = backend
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        return self.backend.connect_tcp(
-            pinned_address(host, port), port, timeout, local_address, socket_options
-        )
+        import httpcore
+
+        try:
+            address = pinned_address(host, port)
+        except socket.gaierror as error:
+            # As httpcore's own backend reports a name that does not resolve, so httpx and SDKs see a ConnectError.
+            raise httpcore.ConnectError(str(error)) from error
+        return self.backend.connect_tcp(address, port, timeout, local_address, socket_options)
 
     def __getattr__(self, name):
         return getattr(self.backend, name)

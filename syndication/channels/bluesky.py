@@ -10,14 +10,14 @@ edit a post: the account's policy (leave it, or delete and post again) applies.
 import io
 import math
 import unicodedata
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_lazy as _
 from wcwidth import iter_graphemes
 
+from syndication import transport
 from syndication.channels.base import (
     AccountIdentity,
     Capabilities,
@@ -395,9 +395,8 @@ class BlueskyChannel(Channel):
         # Imported here, not at the top: atproto loads every lexicon's model (0.6 s),
         # and this module is imported whenever the admin starts.
         from atproto import Client
-        from atproto_client.request import Request
 
-        client = Client(base_url=self.base_url, request=Request(timeout=self.timeout))
+        client = Client(base_url=self.base_url, request=sdk_request(self.timeout))
         client.on_session_change(self._session_changed)
         stored = self.credentials.get("session")
         if stored and self.credentials.get("session_of") == self._session_owner():
@@ -458,6 +457,17 @@ class BlueskyChannel(Channel):
     def _app_url(self):
         host = urlsplit(self.base_url).hostname
         return self.base_url if host in LOCAL_HOSTS else APP_URL
+
+
+def sdk_request(timeout):
+    """The SDK's HTTP layer on the one transport: every call, login, refresh and blob upload goes through it."""
+    from atproto_client.request import Request
+
+    request = Request(transport=transport.httpx_transport(), timeout=timeout, trust_env=False)
+    # Request builds its httpx client with follow_redirects=True and takes no say in it. Turned off here:
+    # a redirect would carry the call, and the session's tokens with it, wherever the PDS points.
+    request._client.follow_redirects = False
+    return request
 
 
 def card_picture(image):
@@ -536,6 +546,23 @@ def token_refused(error):
 def bluesky_errors(*, changes):
     """Turn the SDK's and httpx's exceptions into the errors that tell delivery what to do next.
 
+    An address the transport refused (the PDS's, or a redirect's) fails for good,
+    in the transport's words: no byte went out, and none will until the address changes.
+    """
+    try:
+        with sdk_errors(changes=changes):
+            yield
+    except Exception as error:
+        refused = transport.refused_in(error)
+        if refused is None:
+            raise
+        raise PermanentError(refused.message) from error
+
+
+@contextmanager
+def sdk_errors(*, changes):
+    """The SDK's and httpx's exceptions as delivery's errors.
+
     Without `changes` (a read), a request that may have arrived changed nothing,
     so a lost answer is merely transient.
     """
@@ -577,6 +604,15 @@ def bluesky_errors(*, changes):
             raise lost(str(error)) from error
         if error.response.status_code >= 500:
             raise _error(TransientError, error, retry_after=_retry_after(error)) from error
+        if 300 <= error.response.status_code < 400:
+            raise PermanentError(
+                _(
+                    "Bluesky leitet weiter (%(status)d); Stadtfunk folgt keiner Weiterleitung. Stimmt die Adresse?"
+                )
+                % {"status": error.response.status_code},
+                status=error.response.status_code,
+                response=_body(error.response),
+            ) from error
         raise _error(PermanentError, error) from error
 
 
@@ -608,16 +644,7 @@ def bluesky_message(response):
 
 def _retry_after(error):
     """Seconds until Bluesky takes requests again: Retry-After, else the rate limit's reset (epoch seconds)."""
-    headers = error.response.headers
-    retry_after = headers.get("retry-after", "").strip()
-    reset = headers.get("ratelimit-reset", "").strip()
-    if retry_after.isdigit():
-        return int(retry_after)
-    now = datetime.now(UTC)
-    if date := headers.get("date"):
-        # Measured against the PDS's clock, so a skewed local clock does not matter.
-        with suppress(TypeError, ValueError):
-            now = parsedate_to_datetime(date)
-    if reset.isdigit():
-        return max(0, math.ceil(int(reset) - now.timestamp()))
-    return None
+    import httpx
+
+    # The SDK hands on the headers as a plain dict; the transport reads them case-insensitively.
+    return transport.wait_seconds(httpx.Headers(error.response.headers), "ratelimit-reset")

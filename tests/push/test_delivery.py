@@ -7,9 +7,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from push.models import PushSend, PushSubscription
+from sandbox.faults import Reply
 from syndication.delivery import deliver
 from syndication.excerpts import default_text
 from syndication.models import Delivery, DeliveryAttempt
+from tests.fixtures.listener import CountingListener
 from tests.syndication.fanout import delivery_of, release
 
 TEXT = "Am Samstag öffnen alle Museen bis Mitternacht – ein Ticket für 30 Stationen."
@@ -156,6 +158,71 @@ def test_a_refused_message_is_counted_and_the_others_still_go_out(
     assert len(reader.messages()) == 1 and refused.messages() == []
     assert last_response(delivery)["failed"] == 1
     assert "1 Abonnement(s) abgelehnt" in delivery.last_error
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.1", "2130706433"])
+def test_a_subscription_whose_address_became_internal_gets_no_byte_and_is_removed(
+    portal, browser_at, push_account, settings, host
+):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    with CountingListener() as listener:
+        # Stored when its name was public (not through the form): the name resolves to this machine now.
+        keys = browser_at().subscription()["keys"]
+        subscription = PushSubscription.objects.create(
+            endpoint=f"http://{host}:{listener.port}/push/abc", p256dh=keys["p256dh"], auth=keys["auth"]
+        )
+        subscription.topics.set([portal["culture"]])
+
+        article = release(portal["museum"], [push_account], text=TEXT)
+        deliver(delivery_of(article, push_account).pk)
+
+        assert listener.connections() == 0
+    assert not PushSubscription.objects.exists()
+    response = last_response(delivery_of(article, push_account))
+    assert (response["sent"], response["removed"]) == (0, 1)
+    assert "Loopback-Adresse" in response["reasons"][0]
+
+
+def test_a_redirect_from_the_push_service_is_not_followed(
+    portal, push_service, browser_at, subscribe, push_account
+):
+    browser = browser_at()
+    subscribe(browser, portal["culture"])
+    with CountingListener() as listener:
+        push_service.faults.error(
+            "POST", f"/push/{browser.id}", 307, headers={"Location": f"{listener.url}/push/{browser.id}"}
+        )
+
+        article = release(portal["museum"], [push_account], text=TEXT)
+        assert deliver(delivery_of(article, push_account).pk) == Delivery.State.FAILED
+
+        assert listener.connections() == 0
+    assert "307" in delivery_of(article, push_account).last_error
+    assert browser.messages() == []
+
+
+def test_the_push_services_answer_is_kept_short_redacted_and_without_the_subscriptions_address(
+    portal, push_service, browser_at, subscribe, push_account, monkeypatch
+):
+    browser = browser_at()
+    subscribe(browser, portal["culture"])
+    chatty = {
+        "error": f"bad request for /push/{browser.id}?access_token=geheim-1234567",
+        "trace": "x" * 5000,
+    }
+    monkeypatch.setattr(push_service.app, "fault_reply", lambda request, status: Reply(status, chatty))
+    push_service.faults.error("POST", f"/push/{browser.id}", 400)
+
+    article = release(portal["museum"], [push_account], text=TEXT)
+    assert deliver(delivery_of(article, push_account).pk) == Delivery.State.FAILED
+
+    delivery = delivery_of(article, push_account)
+    [reason] = last_response(delivery)["reasons"]
+    for shown in (delivery.last_error, reason):
+        assert "geheim-1234567" not in shown
+        assert browser.id not in shown
+        assert "x" * 200 not in shown
+    assert reason.startswith(f"{push_service.url}: 400 ")
 
 
 def test_a_notification_once_shown_stays_when_the_page_changes_or_is_unpublished(

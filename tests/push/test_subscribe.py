@@ -135,6 +135,43 @@ def test_without_the_insecure_switch_only_public_https_push_services_are_accepte
     assert not PushSubscription.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://127.1/push/abc",
+        "https://2130706433/push/abc",
+        "https://0x7f000001/push/abc",
+        "https://[::1]/push/abc",
+        "https://[::ffff:127.0.0.1]/push/abc",
+        "https://localhost/push/abc",
+        "https://169.254.169.254/latest/meta-data/",
+    ],
+)
+def test_a_push_service_inside_the_portals_own_network_is_refused_in_any_spelling(
+    portal, browser_at, subscribe, endpoint
+):
+    browser = browser_at()
+    browser.endpoint = endpoint
+
+    response = subscribe(browser, portal["culture"])
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Der Endpunkt muss ein öffentlicher Push-Dienst sein."}
+    assert not PushSubscription.objects.exists()
+
+
+@pytest.mark.parametrize("endpoint", ["http://push.example.net/abc", "http://127.1:8603/push/abc"])
+def test_plain_http_is_refused_but_for_the_local_stand_in(portal, browser_at, subscribe, endpoint):
+    browser = browser_at()
+    browser.endpoint = endpoint
+
+    response = subscribe(browser, portal["culture"])
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Der Endpunkt des Push-Dienstes muss mit https:// beginnen."}
+    assert not PushSubscription.objects.exists()
+
+
 def test_too_many_requests_from_one_address_are_refused(portal, browser_at, subscribe):
     browser = browser_at()
     statuses = [subscribe(browser, portal["culture"]).status_code for _ in range(31)]

@@ -21,6 +21,7 @@ from syndication.channels.base import (
 )
 from syndication.channels.bluesky import BlueskyChannel
 from tests.fixtures.bluesky import bluesky_credentials
+from tests.fixtures.listener import CountingListener
 
 # Short enough for a fast suite, long enough for a loaded machine to answer a local request.
 # Roomy enough for a loaded CI machine; a timeout test waits this long.
@@ -480,6 +481,72 @@ def test_a_dropped_delete_is_unknown_and_deleting_again_is_harmless(bluesky_api,
 
     channel.retract(remote.remote_id)
     assert live_posts(bluesky_api) == []
+
+
+# The one way out: every call goes through the transport
+
+
+@pytest.mark.parametrize("host", ["127.1", "localhost", "2130706433", "[::ffff:127.0.0.1]"])
+def test_a_pds_on_an_internal_address_fails_permanently_naming_the_rule_and_gets_no_connection(
+    bluesky_api, settings, host
+):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    with CountingListener() as listener:
+        internal = BlueskyChannel(
+            f"http://{host}:{listener.port}", bluesky_credentials(bluesky_api), timeout=TIMEOUT
+        )
+
+        with pytest.raises(PermanentError) as refused:
+            internal.publish("Nach innen", idempotency_key="d-1")
+
+        assert "Loopback-Adresse" in refused.value.message
+        assert listener.connections() == 0
+
+
+def test_a_stored_session_on_an_internal_address_fails_permanently_too(
+    bluesky_api, channel, keeper, settings
+):
+    channel.verify_credentials()
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+
+    with pytest.raises(PermanentError) as refused:
+        another_channel(bluesky_api, keeper.latest).publish("Nach innen", idempotency_key="d-1")
+
+    assert "nicht erlaubt" in refused.value.message
+    assert live_posts(bluesky_api) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"/xrpc/{CREATE_SESSION}", "/xrpc/com.atproto.repo.uploadBlob", CREATE],
+    ids=["login", "blob upload", "create"],
+)
+def test_a_redirect_to_an_internal_port_is_not_followed(bluesky_api, channel, tmp_path, path):
+    with CountingListener() as listener:
+        bluesky_api.faults.error("POST", path, 307, headers={"Location": f"{listener.url}{path}"})
+
+        with pytest.raises(PermanentError) as redirected:
+            channel.publish("Umgeleitet", idempotency_key="d-1", publication=publication(tmp_path))
+
+        assert redirected.value.status == 307
+        assert "folgt keiner Weiterleitung" in redirected.value.message
+        assert listener.connections() == 0
+    assert live_posts(bluesky_api) == []
+
+
+def test_a_pds_name_that_does_not_resolve_is_transient(bluesky_api, monkeypatch):
+    def unknown(host, port):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr("syndication.transport.resolve", unknown)
+    nowhere = BlueskyChannel(
+        "https://pds.musterstadt.example", bluesky_credentials(bluesky_api), timeout=TIMEOUT
+    )
+
+    with pytest.raises(TransientError) as failed:
+        nowhere.publish("Niemand da", idempotency_key="d-1")
+
+    assert not isinstance(failed.value, OutcomeUnknown)
 
 
 # Citizens' replies
