@@ -262,6 +262,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Syndication: seconds a network call may take before its outcome counts as unknown.
 SYNDICATION_TIMEOUT = float(os.environ.get("SYNDICATION_TIMEOUT", "10"))
+# The certificates mail lists trust instead of the system's CAs: empty (the system's) but in
+# dev and test, which trust the mail stand-in's throwaway certificate.
+SYNDICATION_SMTP_CA_FILE = ""
 CREDENTIAL_KEYS = env_list("CREDENTIAL_KEYS")
 # Extra seconds before a delivery still "sending" counts as abandoned by a dead worker.
 SYNDICATION_STALE_GRACE = 30

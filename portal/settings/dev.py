@@ -12,6 +12,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Mail (workflow notifications and later the newsletter) lands as files in var/mail/.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
+# The demo's mail lists go to the mail stand-in, which writes its certificate here (Procfile.dev).
+SYNDICATION_SMTP_CA_FILE = str(VAR_DIR / "smtp-stand-in.pem")
 
 # The SQLite database, the file broker and uploads live here on a laptop.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
