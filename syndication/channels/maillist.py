@@ -169,7 +169,8 @@ class MailListChannel(Channel):
             raise PermanentError(_("Der Verteiler hat keine Empfängerinnen und Empfänger."))
 
     def mail(self, kind, text, publication, message_id, *, answers=None):
-        subject = SUBJECTS[kind] % {"title": publication.title}
+        # A line break in a header would end it (Django refuses such a subject): the title on one line.
+        subject = SUBJECTS[kind] % {"title": " ".join(publication.title.split())}
         context = self.context(kind, text, publication, subject)
         with translation.override("de"):
             template = "withdrawal" if kind == "withdrawal" else self.template

@@ -432,3 +432,12 @@ def test_a_press_list_is_set_up_in_the_admin_without_a_token(client, admin_user,
     account = ChannelAccount.objects.get(name="Presseverteiler Musterstadt")
     assert account.channel().recipients == tuple(READERS)
     assert account.credentials == {}
+
+
+def test_a_title_with_a_line_break_goes_out_with_the_subject_on_one_line(portal, press, mailbox):
+    article = factories.article_page(portal["traffic"], title="Vollsperrung\r\nder Lindenallee", kind="press")
+
+    delivery = released(article, press)
+
+    assert delivery.state == Delivery.State.POSTED
+    assert only_message(mailbox).message["Subject"] == "Vollsperrung der Lindenallee"
