@@ -1,18 +1,26 @@
 """A local stand-in for a mail server: SMTP on aiosmtpd that keeps what it accepts and plays faults.
 
+It offers STARTTLS, and requires it before a login or a message, with a throwaway
+self-signed certificate made at start; `--certificate` writes that certificate
+where clients are told to trust it (SYNDICATION_SMTP_CA_FILE in dev and test).
 Accepted messages are kept in memory and, with `--maildir`, written there as .eml
 files. Faults: a reply to MAIL, RCPT or DATA for the next messages, recipients
 refused, the connection dropped after the message was taken (kept, never
 answered), latency. Run it with `python -m sandbox.smtp --port 8625 --maildir
-var/mailbox`; tests use `start_in_thread()`.
+var/mailbox --certificate var/smtp-stand-in.pem`; tests use `start_in_thread()`.
 """
 
 import argparse
 import asyncio
+import datetime
 import email
 import email.policy
+import functools
+import ipaddress
 import itertools
 import socket
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +28,10 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 COMMANDS = ("MAIL", "RCPT", "DATA")
 KINDS = ("reply", "drop", "latency")
@@ -111,10 +123,19 @@ class Received:
     recipients: tuple
     content: bytes
     login: str = ""
+    # Whether the session was encrypted (STARTTLS) when the client logged in and when the message came.
+    login_tls: bool = False
+    tls: bool = False
 
     @property
     def message(self):
         return email.message_from_bytes(self.content, policy=email.policy.default)
+
+
+@dataclass(frozen=True)
+class Login:
+    user: str
+    tls: bool = False
 
 
 class MailStandIn:
@@ -143,7 +164,7 @@ class MailStandIn:
         if isinstance(auth_data, LoginPassword):
             user, password = auth_data.login.decode(), auth_data.password.decode()
             if user in self.logins and self.logins[user] == password:
-                return AuthResult(success=True, auth_data=user)
+                return AuthResult(success=True, auth_data=Login(user, tls=session.ssl is not None))
         return AuthResult(success=False, handled=False)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -188,12 +209,15 @@ class MailStandIn:
         return None
 
     def _keep(self, envelope, session):
+        login = session.auth_data if isinstance(session.auth_data, Login) else Login("")
         received = Received(
             number=next(self._numbers),
             mail_from=envelope.mail_from,
             recipients=tuple(envelope.rcpt_tos),
             content=envelope.original_content or envelope.content,
-            login=session.auth_data if isinstance(session.auth_data, str) else "",
+            login=login.user,
+            login_tls=login.tls,
+            tls=session.ssl is not None,
         )
         with self._lock:
             self._messages.append(received)
@@ -218,16 +242,24 @@ class MailStandIn:
 
 
 class RunningMailServer:
-    """The stand-in served from a background thread: its address, what it accepted, its faults."""
+    """The stand-in served from a background thread: its address, what it accepted, its faults.
 
-    def __init__(self, app, *, host, port):
+    With `starttls` (the default) it offers STARTTLS and takes neither a login nor a
+    message before it; `certificate` is where its certificate is written for clients
+    to trust. Without, it speaks plain SMTP only, as a relay on an internal host may.
+    """
+
+    def __init__(self, app, *, host, port, starttls=True, certificate=None):
         self.app = app
         self.faults = app.faults
         self.host, self.port = host, port or free_port(host)
         self.url = f"smtp://{self.host}:{self.port}"
         options = {}
+        if starttls:
+            options = {"tls_context": tls_context(certificate), "require_starttls": True}
         if app.logins:
-            options = {"authenticator": app.authenticate, "auth_required": True, "auth_require_tls": False}
+            # With STARTTLS, aiosmtpd takes a login only once the session is encrypted.
+            options.update(authenticator=app.authenticate, auth_required=True, auth_require_tls=starttls)
         self._controller = Controller(app, hostname=self.host, port=self.port, **options)
         self._controller.start()
 
@@ -255,9 +287,79 @@ def free_port(host):
         return probe.getsockname()[1]
 
 
-def start_in_thread(*, host="127.0.0.1", port=0, maildir=None, logins=None):
+@functools.cache
+def throwaway_certificate():
+    """A self-signed certificate for localhost and 127.0.0.1 and its key, as PEM; one per process.
+
+    One per process, so that every stand-in a test process starts can be trusted
+    through the same file.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Stadtfunk mail stand-in")])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def tls_context(certificate=None):
+    """The server's TLS context with the throwaway certificate, written to `certificate` for clients."""
+    certificate_pem, key_pem = throwaway_certificate()
+    if certificate:
+        Path(certificate).parent.mkdir(parents=True, exist_ok=True)
+        Path(certificate).write_bytes(certificate_pem)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # load_cert_chain reads files only; the key's file lives as long as this call.
+    with tempfile.NamedTemporaryFile(suffix=".pem") as chain:
+        chain.write(key_pem + certificate_pem)
+        chain.flush()
+        context.load_cert_chain(chain.name)
+    return context
+
+
+def start_in_thread(*, host="127.0.0.1", port=0, maildir=None, logins=None, starttls=True, certificate=None):
     """A mail stand-in on a free port (or `port`): `.url`, `.messages()`, `.faults`, `.stop()`."""
-    return RunningMailServer(MailStandIn(maildir=maildir, logins=logins), host=host, port=port)
+    return RunningMailServer(
+        MailStandIn(maildir=maildir, logins=logins),
+        host=host,
+        port=port,
+        starttls=starttls,
+        certificate=certificate,
+    )
 
 
 def main(argv=None):
@@ -265,11 +367,15 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8625)
     parser.add_argument("--maildir", help="also write each accepted message there as an .eml file")
+    parser.add_argument(
+        "--certificate", help="write the stand-in's STARTTLS certificate there, for clients to trust"
+    )
     args = parser.parse_args(argv)
     app = MailStandIn(maildir=args.maildir, verbose=True)
-    server = RunningMailServer(app, host=args.host, port=args.port)
+    server = RunningMailServer(app, host=args.host, port=args.port, certificate=args.certificate)
     kept = f" (messages also in {args.maildir}/)" if args.maildir else ""
-    print(f"Mail stand-in on smtp://{args.host}:{args.port}{kept}", flush=True)
+    trusted = f", its certificate in {args.certificate}" if args.certificate else ""
+    print(f"Mail stand-in on smtp://{args.host}:{args.port} with STARTTLS{trusted}{kept}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

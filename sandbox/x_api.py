@@ -196,6 +196,8 @@ class XStandIn(faults.StandIn):
             self._clock_offset = 0.0
             # Posts served malformed (fault injection): no creation time, no author.
             self._malformed = set()
+            # Answers in shapes X does not document (fault injection), from serve_odd_shapes() on.
+            self._odd_shapes = False
             self.rate_limit = self._default_rate_limit
             self.add_account(DEFAULT_TOKEN, "musterstadt", "Stadt Musterstadt")
 
@@ -257,6 +259,15 @@ class XStandIn(faults.StandIn):
         with self._lock:
             self._malformed.add(str(post_id))
 
+    def serve_odd_shapes(self):
+        """From now on, answer in shapes X's documentation does not promise, as a changed API might.
+
+        edit_controls' edits_remaining comes as a string ("4"), and a list of posts
+        (a search, an account's timeline) as an object keyed by id instead of an array.
+        """
+        with self._lock:
+            self._odd_shapes = True
+
     def edit_reply(self, reply_id, text):
         """The author of a reply changes it in X's app: a new id at the end of its edit chain.
 
@@ -300,6 +311,9 @@ class XStandIn(faults.StandIn):
         if name == "malform":
             self.malform(body["id"])
             return Reply(200, {"malformed": True})
+        if name == "odd-shapes":
+            self.serve_odd_shapes()
+            return Reply(200, {"odd_shapes": True})
         if name == "citizen-reply":
             reply = self.citizen_reply(
                 body["in_reply_to_id"],
@@ -559,6 +573,8 @@ class XStandIn(faults.StandIn):
         body = {"meta": {"result_count": len(page)}}
         if page:
             body["data"] = [self._render(post, self._fields(request)) for post in page]
+            if self._odd_shapes:
+                body["data"] = {post["id"]: post for post in body["data"]}
             body["meta"].update(newest_id=page[0].id, oldest_id=page[-1].id)
             body.update(self._includes(request, page))
             if int(posts[-1].id) < int(page[-1].id):
@@ -698,6 +714,8 @@ class XStandIn(faults.StandIn):
                     "editable_until": iso(chain.created_at + EDIT_WINDOW),
                     "edits_remaining": max(0, MAX_EDITS + 1 - len(chain.ids)) if chain.editable else 0,
                 }
+                if self._odd_shapes:
+                    data["edit_controls"]["edits_remaining"] = str(data["edit_controls"]["edits_remaining"])
             elif name == "referenced_tweets":
                 if post.in_reply_to_id:
                     data["referenced_tweets"] = [{"type": "replied_to", "id": post.in_reply_to_id}]

@@ -48,7 +48,8 @@ def send_alert(delivery_id):
         "admin_url": f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{delivery.page_id}/edit/",
     }
     subject = _("Stadtfunk: „%(page)s“ an %(account)s – %(state)s") % {
-        "page": delivery.page.title,
+        # On one line: Django refuses a subject with a line break, and the alert would never go out.
+        "page": " ".join(delivery.page.title.split()),
         "account": delivery.account,
         "state": delivery.get_state_display(),
     }

@@ -1,8 +1,8 @@
 """Whether each enabled account's token still works: one cheap authenticated call per account, the answer kept on it.
 
 A refusal (revoked or wrong token) is kept in the network's own words until a later
-check succeeds. A network that cannot answer now says nothing about the token, so
-the previous result stays.
+check succeeds. A network that cannot answer now, or a module that fails unexpectedly
+(logged with its traceback), says nothing about the token, so the previous result stays.
 """
 
 import logging
@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .channels.base import PermanentError, TransientError
+from .channels.base import PermanentError, TransientError, UnexpectedError, channel_errors
 from .models import ChannelAccount
 from .redaction import redact
 
@@ -31,8 +31,9 @@ def check_account(account_id):
         # No token stored, or one that no key in CREDENTIAL_KEYS decrypts.
         return save(account, error=_("Kein lesbarer Zugangsschlüssel hinterlegt."))
     try:
-        identity = channel.verify_credentials()
-    except TransientError as error:
+        with channel_errors():
+            identity = channel.verify_credentials()
+    except (TransientError, UnexpectedError) as error:
         logger.warning("Credentials of account %s could not be checked: %s", account_id, error.message)
         return "unknown"
     except PermanentError as error:

@@ -5,6 +5,13 @@ committed transaction before the network is called. Whoever finds it still
 "sending" later does not know whether the network got it, and resolves that
 with the network's idempotency key, a look-up of the account's posts, or a
 person.
+
+An exception that is not a channel error (a bug, an answer of an unknown shape)
+never leaves a delivery "sending": raised before the network call (the account's
+channel, the page), it fails the delivery, since nothing went out; raised by the
+call itself, it needs a person, since a create, change or deletion may have
+reached the network first. Either way the error's class and message are shown
+and the people responsible are mailed.
 """
 
 import logging
@@ -17,7 +24,15 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 from wagtail.log_actions import log
 
-from .channels.base import OutcomeUnknown, PermanentError, QuotaExceeded, TransientError
+from .channels.base import (
+    ChannelError,
+    OutcomeUnknown,
+    PermanentError,
+    QuotaExceeded,
+    TransientError,
+    UnexpectedError,
+    channel_errors,
+)
 from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 from .publication import publication_of
@@ -133,23 +148,16 @@ def deliver(delivery_id):
     delivery, attempt = claim(delivery_id)
     if delivery is None:
         return None
-    channel = delivery.account.channel()
     try:
-        publication = publication_for(channel, delivery)
-        if delivery.action == Delivery.Action.PUBLISH and delivery.is_answer:
-            post = channel.reply(
-                delivery.comment.remote_id, delivery.text, idempotency_key=str(delivery.idempotency_key)
-            )
-        elif delivery.action == Delivery.Action.PUBLISH:
-            post = channel.publish(
-                delivery.text, idempotency_key=str(delivery.idempotency_key), publication=publication
-            )
-        elif delivery.action == Delivery.Action.UPDATE:
-            post = channel.update(delivery.remote_id, delivery.text, publication=publication)
-        else:
-            # RETRACT, or the first half of REPOST.
-            channel.retract(delivery.remote_id, publication=publication)
-            post = None
+        with channel_errors():
+            channel = delivery.account.channel()
+            publication = publication_for(channel, delivery)
+    except ChannelError as error:
+        # Nothing went out, and trying again would meet the same error.
+        return finish(delivery, attempt, DeliveryAttempt.Outcome.PERMANENT, error=error)
+    try:
+        with channel_errors():
+            post = send(channel, delivery, publication)
     except QuotaExceeded as error:
         return finish(
             delivery, attempt, DeliveryAttempt.Outcome.TRANSIENT, error=error, quota_until=error.resets_at
@@ -162,7 +170,27 @@ def deliver(delivery_id):
         return finish(delivery, attempt, DeliveryAttempt.Outcome.PERMANENT, error=error)
     except OutcomeUnknown as error:
         return resolve_unknown(delivery, attempt, channel, error)
+    except UnexpectedError as error:
+        # It may have come after the request left: a person looks before anything goes again.
+        return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, attention=True)
     return finish(delivery, attempt, DeliveryAttempt.Outcome.SUCCESS, post=post)
+
+
+def send(channel, delivery, publication):
+    """The network call for the delivery's action; the new copy or answer, None for a deletion."""
+    if delivery.action == Delivery.Action.PUBLISH and delivery.is_answer:
+        return channel.reply(
+            delivery.comment.remote_id, delivery.text, idempotency_key=str(delivery.idempotency_key)
+        )
+    if delivery.action == Delivery.Action.PUBLISH:
+        return channel.publish(
+            delivery.text, idempotency_key=str(delivery.idempotency_key), publication=publication
+        )
+    if delivery.action == Delivery.Action.UPDATE:
+        return channel.update(delivery.remote_id, delivery.text, publication=publication)
+    # RETRACT, or the first half of REPOST.
+    channel.retract(delivery.remote_id, publication=publication)
+    return None
 
 
 def publication_for(channel, delivery):
@@ -182,8 +210,9 @@ def resolve_unknown(delivery, attempt, channel, error):
         return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, retry_after=0)
     if channel.capabilities.lookup:
         try:
-            post = find_sent(channel, delivery)
-        except (TransientError, OutcomeUnknown, PermanentError) as lookup_error:
+            with channel_errors():
+                post = find_sent(channel, delivery)
+        except ChannelError as lookup_error:
             return finish(
                 delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=lookup_error, attention=True
             )
@@ -359,8 +388,13 @@ def recover(delivery_id):
         if delivery is None or delivery.state != Delivery.State.SENDING:
             return None
         attempt = delivery.attempts.order_by("-started_at", "-pk").first()
+    try:
+        with channel_errors():
+            channel = delivery.account.channel()
+    except ChannelError as error:
+        return finish(delivery, attempt, DeliveryAttempt.Outcome.UNKNOWN, error=error, attention=True)
     error = OutcomeUnknown("Der Versand wurde unterbrochen (Worker beendet); Ausgang unbekannt.")
-    return resolve_unknown(delivery, attempt, delivery.account.channel(), error)
+    return resolve_unknown(delivery, attempt, channel, error)
 
 
 def due_deliveries(now=None, limit=500, *, queue_empty=None):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from .channels.base import Limits
+from .channels.base import Limits, channel_errors
 from .models import ChannelAccount
 
 # An instance's limit changes when its admins reconfigure it, which is rare; the
@@ -52,7 +52,8 @@ def account_limits(account):
     key = f"syndication:limits:{account.pk}:{account.network}:{account.base_url}"
     limits = cache.get(key)
     if limits is None:
-        limits = account.channel().limits()
+        with channel_errors():
+            limits = account.channel().limits()
         cache.set(key, limits, LIMITS_CACHE_SECONDS)
     return limits
 

@@ -3,8 +3,10 @@
 A round asks the network module for what is new since the account's cursor, so it
 costs what is new, not what is old. The cursor moves only after the round's
 comments are stored, in the same transaction: a round that fails loses nothing and
-is simply asked again. A malformed item is logged and skipped; it never stops the
-rest. Edits and deletions of comments imported earlier arrive by refresh_account.
+is simply asked again, also when the network module fails unexpectedly (an
+UnexpectedError, its traceback logged). A malformed item is logged and skipped; it
+never stops the rest. Edits and deletions of comments imported earlier arrive by
+refresh_account.
 """
 
 import logging
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .channels.base import channel_errors
 from .discussion import comments_changed
 from .models import ChannelAccount, Delivery, ImportedComment
 from .moderation import is_urgent, notify_urgent, urgent_keywords
@@ -68,7 +71,8 @@ def import_account(account_id):
     asked again from the old cursor and finds what it already stored.
     """
     account = ChannelAccount.objects.get(pk=account_id)
-    channel = account.channel()
+    with channel_errors():
+        channel = account.channel()
     if not channel.capabilities.replies:
         return {"new": 0, "changed": 0, "skipped": 0}
     copies = {}
@@ -84,7 +88,8 @@ def import_account(account_id):
     if not copies:
         return {"new": 0, "changed": 0, "skipped": 0}
     # A network error propagates: the task retries the round, the cursor has not moved.
-    batch = channel.fetch_replies(list(copies), account.reply_cursor)
+    with channel_errors():
+        batch = channel.fetch_replies(list(copies), account.reply_cursor)
     state = Round(account, copies, batch.replies)
     counts = {"new": 0, "changed": 0, "skipped": 0}
     for start in range(0, len(batch.replies), COMMIT_CHUNK):
@@ -201,13 +206,15 @@ def refresh_account(account_id, batch=REFRESH_BATCH):
     Works through the account's comments oldest refresh first, `batch` at a time.
     """
     account = ChannelAccount.objects.get(pk=account_id)
-    channel = account.channel()
+    with channel_errors():
+        channel = account.channel()
     if not channel.capabilities.replies:
         return {"changed": 0, "deleted": 0}
     comments = list(ImportedComment.objects.filter(account=account).order_by("updated_at", "pk")[:batch])
     if not comments:
         return {"changed": 0, "deleted": 0}
-    current = channel.refresh_replies([comment.remote_id for comment in comments])
+    with channel_errors():
+        current = channel.refresh_replies([comment.remote_id for comment in comments])
     keywords = urgent_keywords()
     counts = {"changed": 0, "deleted": 0}
     with transaction.atomic():

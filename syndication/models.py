@@ -33,7 +33,9 @@ class ChannelAccount(models.Model):
         validators=[URLValidator(schemes=["http", "https", "smtp", "smtps"])],
         help_text=_(
             "Zum Beispiel https://social.musterstadt.de oder https://api.twitter.com; "
-            "für Verteiler der Mailserver, etwa smtp://mail.musterstadt.de:587"
+            "für Verteiler der Mailserver: smtp://mail.musterstadt.de:587 (verschlüsselt mit STARTTLS), "
+            "smtps://mail.musterstadt.de:465 (TLS von Anfang an); nur für einen Mailserver auf demselben "
+            "Rechner oder im internen Netz ohne Verschlüsselung: smtp://…?starttls=no"
         ),
     )
     encrypted_credentials = models.TextField(editable=False, blank=True)

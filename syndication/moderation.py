@@ -68,7 +68,9 @@ def send_urgent(comment_id):
     recipients = sorted({user.email for user in moderators(comment)})
     if not recipients:
         return 0
-    subject = _("Stadtfunk: dringender Kommentar zu „%(page)s“") % {"page": comment.page.title}
+    subject = _("Stadtfunk: dringender Kommentar zu „%(page)s“") % {
+        "page": " ".join(comment.page.title.split())
+    }
     body = render_to_string("syndication/urgent_comment_mail.txt", {"comment": comment, **links(comment)})
     return send_mail(subject, body, None, recipients)
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_noop
 from wagtail.log_actions import log
 
 from .channels import channel_class
-from .channels.base import ChannelError
+from .channels.base import ChannelError, channel_errors
 from .models import ChannelAccount, Delivery, DeliveryAttempt
 
 # Stored on the copy in German like the other messages; translated where it is shown to the asker.
@@ -299,7 +299,8 @@ def retry_one(delivery_id, user):
         and outcome_was_unknown(delivery)
     ):
         try:
-            found = find_sent(delivery.account.channel(), delivery)
+            with channel_errors():
+                found = find_sent(delivery.account.channel(), delivery)
         except ChannelError as error:
             raise Refused(
                 _(

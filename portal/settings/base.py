@@ -277,6 +277,9 @@ SYNDICATION_TIMEOUT = float(os.environ.get("SYNDICATION_TIMEOUT", "10"))
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS")
 # No network's answer is read beyond this many bytes.
 OUTBOUND_MAX_RESPONSE_BYTES = int(os.environ.get("OUTBOUND_MAX_RESPONSE_BYTES", str(16 * 1024 * 1024)))
+# The certificates mail lists trust instead of the system's CAs: empty (the system's) but in
+# dev and test, which trust the mail stand-in's throwaway certificate.
+SYNDICATION_SMTP_CA_FILE = ""
 CREDENTIAL_KEYS = env_list("CREDENTIAL_KEYS")
 # Extra seconds before a delivery still "sending" counts as abandoned by a dead worker.
 SYNDICATION_STALE_GRACE = 30

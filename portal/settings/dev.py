@@ -14,6 +14,8 @@ EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 # On a laptop the anchors are written under var/; in production a second system keeps the file.
 AUDIT_ANCHOR_FILE = AUDIT_ANCHOR_FILE or str(VAR_DIR / "audit-anchors.jsonl")
+# The demo's mail lists go to the mail stand-in, which writes its certificate here (Procfile.dev).
+SYNDICATION_SMTP_CA_FILE = str(VAR_DIR / "smtp-stand-in.pem")
 
 # The SQLite database, the file broker and uploads live here on a laptop.
 VAR_DIR.mkdir(parents=True, exist_ok=True)

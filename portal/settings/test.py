@@ -38,6 +38,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "test-media"
+# Mail stand-ins started by a test write their certificate here; the workers trust it too.
+SYNDICATION_SMTP_CA_FILE = str(VAR_DIR / "test-smtp-stand-in.pem")
 
 # Keep the tests' file broker and results apart from a `make run` in the same checkout.
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -8,6 +8,7 @@ every attempt.
 
 import logging
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -319,6 +320,37 @@ class OutcomeUnknown(ChannelError):
 
     Posting again blindly could make a second copy.
     """
+
+
+class UnexpectedError(ChannelError):
+    """An exception no network module meant to raise: a bug, or an answer of a shape it does not know.
+
+    Whether the call changed anything on the network is unknown.
+    """
+
+
+def unexpected_error(error):
+    """Any exception a channel call raised, as an UnexpectedError naming its class; logged with its traceback.
+
+    Call it in the `except` that caught `error`, so that the traceback reaches the worker's log.
+    """
+    logger.exception("A channel call raised %s", type(error).__name__)
+    return UnexpectedError(f"{type(error).__name__}: {error}")
+
+
+@contextmanager
+def channel_errors():
+    """Around a channel call: ChannelErrors pass, any other exception comes out as an UnexpectedError.
+
+    So a TypeError deep in a network's SDK ends its attempt like a network error
+    does, instead of crashing the task and leaving a delivery "sending".
+    """
+    try:
+        yield
+    except ChannelError:
+        raise
+    except Exception as error:
+        raise unexpected_error(error) from error
 
 
 class Channel(ABC):

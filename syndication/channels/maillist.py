@@ -3,16 +3,23 @@
 A mail list gets the excerpt and the portal link; a press list the whole press
 release with its main image attached. Corrections and withdrawals go to the same
 list as answers to the first mail, so that readers' clients thread them.
+
+The password and the mail never cross the wire in clear: `smtps://` is TLS from
+the first byte, `smtp://` requires STARTTLS unless the address ends in
+`?starttls=no` (for a relay on the same host or the internal network). The
+server's certificate is checked against its host name.
 """
 
 import hashlib
 import re
 import smtplib
+import ssl
 from contextlib import suppress
 from email import encoders
 from email.mime.base import MIMEBase
 from email.utils import parseaddr
-from urllib.parse import unquote, urlsplit
+from functools import cached_property
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -46,6 +53,10 @@ SUBJECTS = {
 }
 
 
+class NoStartTLS(smtplib.SMTPNotSupportedError):
+    """The server does not offer STARTTLS, and the account's address does not allow plain SMTP."""
+
+
 class HandoverTracking:
     """Knows whether the message itself went out: a silence after that is an unknown outcome.
 
@@ -61,7 +72,12 @@ class HandoverTracking:
 
 
 class HandoverSMTP(HandoverTracking, smtplib.SMTP):
-    pass
+    def starttls(self, **kwargs):
+        # smtplib's own refusal reads like any missing extension; this one names the rule.
+        self.ehlo_or_helo_if_needed()
+        if not self.has_extn("starttls"):
+            raise NoStartTLS("STARTTLS extension not supported by server.")
+        return super().starttls(**kwargs)
 
 
 class HandoverSMTPSSL(HandoverTracking, smtplib.SMTP_SSL):
@@ -74,6 +90,11 @@ class ListBackend(EmailBackend):
     @property
     def connection_class(self):
         return HandoverSMTPSSL if self.use_ssl else HandoverSMTP
+
+    @cached_property
+    def ssl_context(self):
+        """Certificates checked with the host name; dev and test trust their stand-in's instead of the CAs."""
+        return ssl.create_default_context(cafile=settings.SYNDICATION_SMTP_CA_FILE or None)
 
     @property
     def message_sent(self):
@@ -148,7 +169,8 @@ class MailListChannel(Channel):
             raise PermanentError(_("Der Verteiler hat keine Empfängerinnen und Empfänger."))
 
     def mail(self, kind, text, publication, message_id, *, answers=None):
-        subject = SUBJECTS[kind] % {"title": publication.title}
+        # A line break in a header would end it (Django refuses such a subject): the title on one line.
+        subject = SUBJECTS[kind] % {"title": " ".join(publication.title.split())}
         context = self.context(kind, text, publication, subject)
         with translation.override("de"):
             template = "withdrawal" if kind == "withdrawal" else self.template
@@ -187,6 +209,7 @@ class MailListChannel(Channel):
 
     def connection(self):
         address = urlsplit(self.base_url)
+        plain_allowed = parse_qs(address.query).get("starttls") == ["no"]
         return get_connection(
             "syndication.channels.maillist.ListBackend",
             fail_silently=False,
@@ -195,7 +218,7 @@ class MailListChannel(Channel):
             # Given explicitly: Django would fall back to the portal's own mail login.
             username=unquote(address.username or ""),
             password=self.credentials.get("access_token", ""),
-            use_tls=False,
+            use_tls=address.scheme == "smtp" and not plain_allowed,
             use_ssl=address.scheme == "smtps",
             timeout=self.timeout,
         )
@@ -206,6 +229,19 @@ class MailListChannel(Channel):
         try:
             backend.open()
             return backend.send_one(mail)
+        except NoStartTLS as error:
+            raise PermanentError(
+                _(
+                    "Der Mailserver bietet kein STARTTLS an; über smtp:// gehen Passwort und Mail nur "
+                    "verschlüsselt hinaus. Für einen Mailserver auf demselben Rechner oder im internen "
+                    "Netz lässt sich das abschalten: „?starttls=no“ ans Ende der Adresse."
+                )
+            ) from error
+        except ssl.SSLCertVerificationError as error:
+            raise PermanentError(
+                _("Dem Zertifikat des Mailservers ist nicht zu trauen: %(reason)s")
+                % {"reason": error.verify_message}
+            ) from error
         except smtplib.SMTPRecipientsRefused as error:
             raise refused_by_all(error.recipients) from error
         except smtplib.SMTPResponseException as error:

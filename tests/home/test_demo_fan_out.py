@@ -27,8 +27,8 @@ def demo_mastodon():
 
 
 @pytest.fixture
-def demo_mail():
-    with smtp.start_in_thread() as server:
+def demo_mail(settings):
+    with smtp.start_in_thread(certificate=settings.SYNDICATION_SMTP_CA_FILE) as server:
         yield server
 
 

@@ -1,6 +1,7 @@
 """Press and e-mail lists: released pages reach the list's readers once, as mails they can read and trust."""
 
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ EXCERPT = "Die Lindenallee ist ab Montag drei Wochen gesperrt. Umleitung über d
 
 @pytest.fixture(scope="module")
 def mail_server():
-    with smtp.start_in_thread() as server:
+    with smtp.start_in_thread(certificate=django_settings.SYNDICATION_SMTP_CA_FILE) as server:
         yield server
 
 
@@ -75,6 +76,7 @@ def test_a_press_release_reaches_every_reader_whole_with_its_image(portal, press
 
     assert delivery.state == Delivery.State.POSTED
     received = only_message(mailbox)
+    assert received.tls
     message = received.message
     assert sorted(received.recipients) == sorted(READERS)
     assert message["Subject"] == "Vollsperrung der Lindenallee"
@@ -290,10 +292,10 @@ def test_unpublishing_sends_a_withdrawal_notice_answering_the_first_mail(portal,
     assert list(withdrawal.iter_attachments()) == []
 
 
-# The stand-in takes a login without TLS on 127.0.0.1, which aiosmtpd rightly warns about.
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-def test_the_smtp_password_from_the_token_field_logs_in(portal, db):
-    with smtp.start_in_thread(logins={"presse": "geheim-77"}) as guarded:
+def test_the_smtp_password_from_the_token_field_logs_in_only_after_starttls(portal, db):
+    with smtp.start_in_thread(
+        logins={"presse": "geheim-77"}, certificate=django_settings.SYNDICATION_SMTP_CA_FILE
+    ) as guarded:
         account = ChannelAccount(
             network="press",
             name="Presse",
@@ -306,7 +308,42 @@ def test_the_smtp_password_from_the_token_field_logs_in(portal, db):
         delivery = released(portal["road"], account)
 
         assert delivery.state == Delivery.State.POSTED
-        assert [received.login for received in guarded.messages()] == ["presse"]
+        [received] = guarded.messages()
+        assert received.login == "presse"
+        assert received.login_tls and received.tls
+
+
+def test_a_relay_without_starttls_is_refused_and_gets_nothing(portal, db):
+    with smtp.start_in_thread(starttls=False) as plain:
+        delivery = released(portal["road"], list_account(plain))
+
+        assert delivery.state == Delivery.State.FAILED
+        assert "bietet kein STARTTLS an" in delivery.last_error
+        assert "„?starttls=no“" in delivery.last_error
+        assert plain.messages() == []
+
+
+def test_a_relay_whose_address_says_starttls_no_gets_the_mail_in_clear(portal, db):
+    with smtp.start_in_thread(starttls=False) as plain:
+        account = ChannelAccount.objects.create(
+            network="press", name="Presse", base_url=f"{plain.url}?starttls=no", recipients=READERS[0]
+        )
+
+        delivery = released(portal["road"], account)
+
+        assert delivery.state == Delivery.State.POSTED
+        [received] = plain.messages()
+        assert not received.tls
+
+
+def test_a_relay_whose_certificate_is_not_trusted_gets_nothing(portal, press, mailbox, settings):
+    settings.SYNDICATION_SMTP_CA_FILE = ""
+
+    delivery = released(portal["road"], press)
+
+    assert delivery.state == Delivery.State.FAILED
+    assert "Zertifikat des Mailservers" in delivery.last_error
+    assert mailbox.messages() == []
 
 
 def test_a_list_excerpt_is_counted_plainly_up_to_1000_characters(press):
@@ -395,3 +432,12 @@ def test_a_press_list_is_set_up_in_the_admin_without_a_token(client, admin_user,
     account = ChannelAccount.objects.get(name="Presseverteiler Musterstadt")
     assert account.channel().recipients == tuple(READERS)
     assert account.credentials == {}
+
+
+def test_a_title_with_a_line_break_goes_out_with_the_subject_on_one_line(portal, press, mailbox):
+    article = factories.article_page(portal["traffic"], title="Vollsperrung\r\nder Lindenallee", kind="press")
+
+    delivery = released(article, press)
+
+    assert delivery.state == Delivery.State.POSTED
+    assert only_message(mailbox).message["Subject"] == "Vollsperrung der Lindenallee"
