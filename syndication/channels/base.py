@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.utils.translation import gettext as _
 
 from ..redaction import remember_secrets
-from ..transport import OutboundSession
+from ..transport import OutboundSession, refused_in
 
 logger = logging.getLogger(__name__)
 
@@ -350,6 +350,10 @@ def channel_errors():
     except ChannelError:
         raise
     except Exception as error:
+        refused = refused_in(error)
+        if refused is not None:
+            # The transport refused the address before any byte left: nothing happened there.
+            raise PermanentError(refused.message) from error
         raise unexpected_error(error) from error
 
 

@@ -38,6 +38,7 @@ from syndication.channels.base import (
     RemotePost,
     TransientError,
 )
+from syndication.transport import AddressRefused, PinnedSMTPMixin
 
 MAX_LENGTH = 1000
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -71,7 +72,7 @@ class HandoverTracking:
             self.message_sent = True
 
 
-class HandoverSMTP(HandoverTracking, smtplib.SMTP):
+class HandoverSMTP(PinnedSMTPMixin, HandoverTracking, smtplib.SMTP):
     def starttls(self, **kwargs):
         # smtplib's own refusal reads like any missing extension; this one names the rule.
         self.ehlo_or_helo_if_needed()
@@ -80,7 +81,7 @@ class HandoverSMTP(HandoverTracking, smtplib.SMTP):
         return super().starttls(**kwargs)
 
 
-class HandoverSMTPSSL(HandoverTracking, smtplib.SMTP_SSL):
+class HandoverSMTPSSL(PinnedSMTPMixin, HandoverTracking, smtplib.SMTP_SSL):
     pass
 
 
@@ -229,6 +230,8 @@ class MailListChannel(Channel):
         try:
             backend.open()
             return backend.send_one(mail)
+        except AddressRefused as error:
+            raise PermanentError(error.message) from error
         except NoStartTLS as error:
             raise PermanentError(
                 _(

@@ -6,7 +6,7 @@ from django.apps import apps
 
 from syndication.models import ChannelAccount, Delivery, DeliveryAttempt
 
-migration = import_module("syndication.migrations.0010_redact_stored_errors")
+migration = import_module("syndication.migrations.0011_redact_stored_errors")
 TOKEN = "EAAGm0PX4ZCpsBAKZold-page-token"
 
 

@@ -38,6 +38,6 @@ def redact_stored_errors(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("syndication", "0009_channel_account_networks")]
+    dependencies = [("syndication", "0010_base_url_help_names_starttls")]
 
     operations = [migrations.RunPython(redact_stored_errors, migrations.RunPython.noop)]
