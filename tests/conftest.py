@@ -19,6 +19,7 @@ from tests import factories
 from tests.fixtures.bluesky import *  # noqa: F403 – each network's stand-in fixtures
 from tests.fixtures.facebook import *  # noqa: F403
 from tests.fixtures.flickr import *  # noqa: F403
+from tests.fixtures.listener import CountingListener
 from tests.fixtures.youtube import *  # noqa: F403
 from tests.workers import CeleryWorker
 
@@ -38,6 +39,13 @@ CHROMIUM_ARGS = [
 ]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def listener():
+    """A port on 127.0.0.1 nothing may reach: it counts the connections made to it and answers none."""
+    with CountingListener() as counting:
+        yield counting
 
 
 @pytest.fixture

@@ -209,6 +209,22 @@ def test_a_server_unreachable_is_tried_again_later(portal, db):
     assert delivery.next_attempt_at is not None
 
 
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "localhost", "[::ffff:127.0.0.1]"])
+def test_a_relay_on_an_internal_address_fails_for_good_and_is_never_reached(
+    portal, db, host, listener, settings
+):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    internal = ChannelAccount.objects.create(
+        network="press", name="Presse", base_url=f"smtp://{host}:{listener.port}", recipients=READERS[0]
+    )
+
+    delivery = released(portal["road"], internal)
+
+    assert delivery.state == Delivery.State.FAILED
+    assert "ist nicht erlaubt" in delivery.last_error
+    assert listener.connections() == 0
+
+
 @pytest.mark.parametrize("silence", [0, 5], ids=["dropped", "silent-past-the-timeout"])
 def test_a_connection_lost_after_the_message_needs_a_person_and_never_sends_twice(
     portal, press, mailbox, silence

@@ -37,39 +37,6 @@ INTERNAL_HOSTS = [
 ]
 
 
-class Listener:
-    """A TCP port on 127.0.0.1 that counts the connections it accepts, holds them open and answers none."""
-
-    def __init__(self):
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.accepted = 0
-        self.held = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            self.held.append(connection)
-
-    def close(self):
-        self.socket.close()
-        for connection in self.held:
-            connection.close()
-
-
-@pytest.fixture
-def listener():
-    server = Listener()
-    yield server
-    server.close()
-
-
 class Answering(http.server.BaseHTTPRequestHandler):
     """Answers per path: a redirect to wherever the test says, a long body, or a plain 200."""
 
@@ -116,7 +83,7 @@ def test_an_internal_address_in_any_spelling_is_refused_before_a_byte_leaves(hos
         OutboundSession(timeout=2).post(f"http://{host}:{listener.port}/api", data="token=secret")
 
     assert "ist nicht erlaubt" in refused.value.message
-    assert listener.accepted == 0
+    assert listener.connections() == 0
 
 
 @pytest.mark.parametrize(
@@ -128,7 +95,7 @@ def test_the_httpx_transport_refuses_internal_addresses_too(host, listener, sett
     with pytest.raises(AddressRefused), transport.httpx_client(timeout=2) as client:
         client.get(f"http://{host}:{listener.port}/")
 
-    assert listener.accepted == 0
+    assert listener.connections() == 0
 
 
 def test_a_name_with_one_internal_address_among_its_answers_is_refused_whole(monkeypatch, settings):
@@ -168,7 +135,7 @@ def test_a_redirect_to_an_internal_address_is_not_followed(stand_in, listener, s
     response = OutboundSession(timeout=2).get(f"{stand_in}/redirect")
 
     assert response.status_code == 307
-    assert listener.accepted == 0
+    assert listener.connections() == 0
 
 
 def test_a_redirect_that_must_be_followed_is_checked_like_the_first_address(stand_in, listener, settings):
@@ -178,7 +145,7 @@ def test_a_redirect_that_must_be_followed_is_checked_like_the_first_address(stan
     with pytest.raises(AddressRefused):
         OutboundSession(timeout=2, follow_redirects=True).post(f"{stand_in}/redirect", data="x")
 
-    assert listener.accepted == 0
+    assert listener.connections() == 0
 
 
 def test_an_answer_longer_than_the_cap_is_not_read(stand_in, settings):
@@ -210,7 +177,7 @@ def test_no_proxy_from_the_environment_is_used(stand_in, monkeypatch, listener):
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{listener.port}")
 
     assert OutboundSession(timeout=2).get(f"{stand_in}/").status_code == 200
-    assert listener.accepted == 0
+    assert listener.connections() == 0
 
 
 @pytest.mark.parametrize(
