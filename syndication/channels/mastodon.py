@@ -1,6 +1,5 @@
 """Mastodon: statuses through Mastodon.py, measured by the instance's own limit and Mastodon's counting rule."""
 
-import math
 import re
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from syndication.channels.base import (
     TransientError,
     well_formed,
 )
+from syndication.transport import refused_in, wait_seconds
 
 # Mastodon's StatusLengthValidator replaces every URL with 23 placeholder characters.
 URL_LENGTH = 23
@@ -73,7 +73,7 @@ class MastodonChannel(Channel):
         # Mastodon.py keeps no response on its exceptions and returns its own types;
         # Retry-After and the network's JSON as sent are read from the last response.
         self._last_response = None
-        session = requests.Session()
+        session = self.session()
         session.hooks["response"].append(self._remember_response)
         # Delivery owns retries and waiting: Mastodon.py must neither sleep on a
         # rate limit nor ask the server for its version before the first real call.
@@ -259,6 +259,9 @@ class MastodonChannel(Channel):
                 retry_after=_retry_after(response),
             ) from error
         except MastodonNetworkError as error:
+            # Mastodon.py wraps what the transport raised; a refused address was refused before any byte left.
+            if refused := refused_in(error):
+                raise PermanentError(refused.message) from error
             if sent and not _failed_before_sending(error):
                 raise OutcomeUnknown(str(error)) from error
             raise TransientError(str(error)) from error
@@ -361,29 +364,15 @@ def _error_message(response):
 
 def _retry_after(response):
     """Seconds until Mastodon takes requests again: Retry-After, or else the rate limit's reset time."""
-    retry_after = response.headers.get("Retry-After", "").strip()
-    reset = response.headers.get("X-RateLimit-Reset", "").strip()
-    try:
-        if retry_after.isdigit():
-            return int(retry_after)
-        if retry_after:
-            return _seconds_until(parsedate_to_datetime(retry_after), response)
-        # Mastodon sends an ISO 8601 time; some compatible servers send epoch seconds.
-        if reset.isdigit():
-            return _seconds_until(datetime.fromtimestamp(int(reset), UTC), response)
-        if reset:
-            return _seconds_until(datetime.fromisoformat(reset), response)
-    except (TypeError, ValueError):
-        # A garbled header must not hide the rate limit itself; delivery falls back to its backoff.
-        return None
-    return None
+    return wait_seconds(response.headers, "X-RateLimit-Reset", now=_server_time(response))
 
 
-def _seconds_until(moment, response):
+def _server_time(response):
     # Measured against the server's clock where it sent one, so a skewed local clock does not matter.
-    date = response.headers.get("Date")
-    now = parsedate_to_datetime(date) if date else datetime.now(UTC)
-    return max(0, math.ceil((moment - now).total_seconds()))
+    try:
+        return parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _comparable(text):
