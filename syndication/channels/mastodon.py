@@ -74,7 +74,7 @@ class MastodonChannel(Channel):
         # Retry-After and the network's JSON as sent are read from the last response.
         self._last_response = None
         session = self.session()
-        session.hooks["response"].append(self._remember_response)
+        session.hooks["response"].append(self._on_response)
         # Delivery owns retries and waiting: Mastodon.py must neither sleep on a
         # rate limit nor ask the server for its version before the first real call.
         self._client = Mastodon(
@@ -86,8 +86,20 @@ class MastodonChannel(Channel):
             session=session,
         )
 
-    def _remember_response(self, response, **kwargs):
+    def _on_response(self, response, **kwargs):
         self._last_response = response
+        if 300 <= response.status_code < 400:
+            # The transport follows no redirect, and Mastodon.py would read the redirect's body
+            # as the answer; refused here, before it does.
+            raise PermanentError(
+                _(
+                    "Mastodon leitet die Anfrage weiter (%(status)d nach %(location)s); Stadtfunk folgt "
+                    "keinen Weiterleitungen. Ist die API-Adresse des Kontos richtig?"
+                )
+                % {"status": response.status_code, "location": response.headers.get("Location", "?")},
+                status=response.status_code,
+                response=response,
+            )
 
     def limits(self):
         if self._limits is None:
@@ -259,9 +271,12 @@ class MastodonChannel(Channel):
                 retry_after=_retry_after(response),
             ) from error
         except MastodonNetworkError as error:
-            # Mastodon.py wraps what the transport raised; a refused address was refused before any byte left.
+            # Mastodon.py wraps what the transport and the response hook raised. A refused
+            # address was refused before any byte left; a refused redirect is final as well.
             if refused := refused_in(error):
                 raise PermanentError(refused.message) from error
+            if isinstance(error.__context__, PermanentError):
+                raise error.__context__ from None
             if sent and not _failed_before_sending(error):
                 raise OutcomeUnknown(str(error)) from error
             raise TransientError(str(error)) from error
