@@ -13,7 +13,8 @@ import requests
 from django.utils.translation import gettext as _
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from .base import OutcomeUnknown, TransientError
+from ..transport import AddressRefused
+from .base import OutcomeUnknown, PermanentError, TransientError
 
 
 def never_sent(error):
@@ -29,6 +30,9 @@ def transport_errors(network, *, changes):
     words = {"network": network}
     try:
         yield
+    except AddressRefused as error:
+        # Refused before any byte left; the address stays refused however often it is tried.
+        raise PermanentError(error.message) from error
     except requests.ConnectTimeout as error:
         raise TransientError(
             _("%(network)s hat die Verbindung nicht angenommen: %(reason)s") % {**words, "reason": error}

@@ -1,6 +1,5 @@
 """Mastodon: statuses through Mastodon.py, measured by the instance's own limit and Mastodon's counting rule."""
 
-import math
 import re
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from syndication.channels.base import (
     TransientError,
     well_formed,
 )
+from syndication.transport import refused_in, wait_seconds
 
 # Mastodon's StatusLengthValidator replaces every URL with 23 placeholder characters.
 URL_LENGTH = 23
@@ -73,8 +73,8 @@ class MastodonChannel(Channel):
         # Mastodon.py keeps no response on its exceptions and returns its own types;
         # Retry-After and the network's JSON as sent are read from the last response.
         self._last_response = None
-        session = requests.Session()
-        session.hooks["response"].append(self._remember_response)
+        session = self.session()
+        session.hooks["response"].append(self._on_response)
         # Delivery owns retries and waiting: Mastodon.py must neither sleep on a
         # rate limit nor ask the server for its version before the first real call.
         self._client = Mastodon(
@@ -86,8 +86,20 @@ class MastodonChannel(Channel):
             session=session,
         )
 
-    def _remember_response(self, response, **kwargs):
+    def _on_response(self, response, **kwargs):
         self._last_response = response
+        if 300 <= response.status_code < 400:
+            # The transport follows no redirect, and Mastodon.py would read the redirect's body
+            # as the answer; refused here, before it does.
+            raise PermanentError(
+                _(
+                    "Mastodon leitet die Anfrage weiter (%(status)d nach %(location)s); Stadtfunk folgt "
+                    "keinen Weiterleitungen. Ist die API-Adresse des Kontos richtig?"
+                )
+                % {"status": response.status_code, "location": response.headers.get("Location", "?")},
+                status=response.status_code,
+                response=response,
+            )
 
     def limits(self):
         if self._limits is None:
@@ -259,6 +271,12 @@ class MastodonChannel(Channel):
                 retry_after=_retry_after(response),
             ) from error
         except MastodonNetworkError as error:
+            # Mastodon.py wraps what the transport and the response hook raised. A refused
+            # address was refused before any byte left; a refused redirect is final as well.
+            if refused := refused_in(error):
+                raise PermanentError(refused.message) from error
+            if isinstance(error.__context__, PermanentError):
+                raise error.__context__ from None
             if sent and not _failed_before_sending(error):
                 raise OutcomeUnknown(str(error)) from error
             raise TransientError(str(error)) from error
@@ -361,29 +379,15 @@ def _error_message(response):
 
 def _retry_after(response):
     """Seconds until Mastodon takes requests again: Retry-After, or else the rate limit's reset time."""
-    retry_after = response.headers.get("Retry-After", "").strip()
-    reset = response.headers.get("X-RateLimit-Reset", "").strip()
-    try:
-        if retry_after.isdigit():
-            return int(retry_after)
-        if retry_after:
-            return _seconds_until(parsedate_to_datetime(retry_after), response)
-        # Mastodon sends an ISO 8601 time; some compatible servers send epoch seconds.
-        if reset.isdigit():
-            return _seconds_until(datetime.fromtimestamp(int(reset), UTC), response)
-        if reset:
-            return _seconds_until(datetime.fromisoformat(reset), response)
-    except (TypeError, ValueError):
-        # A garbled header must not hide the rate limit itself; delivery falls back to its backoff.
-        return None
-    return None
+    return wait_seconds(response.headers, "X-RateLimit-Reset", now=_server_time(response))
 
 
-def _seconds_until(moment, response):
+def _server_time(response):
     # Measured against the server's clock where it sent one, so a skewed local clock does not matter.
-    date = response.headers.get("Date")
-    now = parsedate_to_datetime(date) if date else datetime.now(UTC)
-    return max(0, math.ceil((moment - now).total_seconds()))
+    try:
+        return parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _comparable(text):

@@ -1,14 +1,12 @@
 """X (formerly Twitter): posts and replies through tweepy's API v2 client, counted by X's own length rule."""
 
 import re
-import time
 import unicodedata
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from urllib.parse import urlsplit
 
-import requests
 import tweepy
 from django.utils.translation import gettext_lazy as _
 from twitter_text import extract_urls, parse_tweet
@@ -26,6 +24,7 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.transport import OutboundSession, retry_after, wait_seconds
 
 # What a reply is read with, in search and lookup alike. No profile images: the
 # portal keeps name, handle and link only.
@@ -57,22 +56,20 @@ SNOWFLAKE_SHIFT = 22
 LEADING_MENTIONS = re.compile(r"^(?:@\w+\s+)+")
 
 
-class AccountSession(requests.Session):
-    """Sends tweepy's requests to the account's API host, always with a timeout.
+class AccountSession(OutboundSession):
+    """Sends tweepy's requests to the account's API host, on the outbound transport.
 
-    tweepy writes https://api.twitter.com into every URL and passes no timeout;
-    this session belongs to one client, so nothing else is redirected.
+    tweepy writes https://api.twitter.com into every URL (and passes no timeout: the
+    transport's applies); this session belongs to one client, so nothing else is redirected.
     """
 
-    def __init__(self, base_url, timeout):
-        super().__init__()
+    def __init__(self, base_url, **kwargs):
+        super().__init__(**kwargs)
         self.base_url = base_url
-        self.timeout = timeout
 
     def request(self, method, url, *args, **kwargs):
         parts = urlsplit(url)
         url = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
-        kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
 
@@ -104,8 +101,11 @@ class XChannel(Channel):
         super().__init__(base_url, credentials, **kwargs)
         # OAuth 2.0 user context: the account's access token is sent as the bearer token.
         self.client = tweepy.Client(bearer_token=credentials["access_token"], return_type=dict)
-        self.client.session = AccountSession(self.base_url, self.timeout)
+        self.client.session = self.session()
         self._account_id = None
+
+    def session(self, **kwargs):
+        return AccountSession(self.base_url, timeout=self.timeout, pool_key=self.pool_key, **kwargs)
 
     def limits(self):
         return Limits(
@@ -389,10 +389,10 @@ def x_errors(*, changes=True):
         with transport_errors("X", changes=changes):
             yield
     except tweepy.TooManyRequests as exc:
-        retry_after = _retry_after(exc.response) or _until_reset(exc.response)
-        raise _error(TransientError, exc, retry_after=retry_after) from exc
+        wait = wait_seconds(exc.response.headers, "x-rate-limit-reset")
+        raise _error(TransientError, exc, retry_after=wait) from exc
     except tweepy.TwitterServerError as exc:
-        raise _error(TransientError, exc, retry_after=_retry_after(exc.response)) from exc
+        raise _error(TransientError, exc, retry_after=retry_after(exc.response.headers)) from exc
     except tweepy.HTTPException as exc:
         raise _error(PermanentError, exc) from exc
 
@@ -418,13 +418,3 @@ def x_message(response):
     if messages:
         return "; ".join(messages)
     return body.get("detail") or body.get("title") or f"{response.status_code} {response.reason}"
-
-
-def _retry_after(response):
-    value = response.headers.get("retry-after", "")
-    return int(value) if value.isdigit() else None
-
-
-def _until_reset(response):
-    value = response.headers.get("x-rate-limit-reset", "")
-    return max(0, int(value) - int(time.time())) if value.isdigit() else None

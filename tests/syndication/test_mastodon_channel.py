@@ -290,6 +290,40 @@ def test_rate_limit_without_retry_after_waits_for_the_reset_time(mastodon, masto
     assert 75 <= raised.value.retry_after <= 91
 
 
+def test_rate_limit_reset_with_microseconds_as_instances_send_it(mastodon, mastodon_channel):
+    reset = datetime.now(UTC) + timedelta(seconds=90)
+    mastodon.sandbox.fault(
+        methods=["POST"],
+        path_regex=STATUSES,
+        effect={
+            "type": "status",
+            "status": 429,
+            "headers": {"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
+        },
+    )
+
+    with pytest.raises(TransientError) as raised:
+        mastodon_channel.publish("Hitzewarnung", idempotency_key="delivery-18")
+
+    assert 75 <= raised.value.retry_after <= 91
+
+
+def test_a_redirect_is_permanent_and_names_where_it_points(mastodon, mastodon_channel):
+    mastodon.sandbox.fault(
+        methods=["POST"],
+        path_regex=STATUSES,
+        effect={"type": "status", "status": 308, "headers": {"Location": "https://mastodon.example/"}},
+    )
+
+    with pytest.raises(PermanentError) as raised:
+        mastodon_channel.publish("Hitzewarnung", idempotency_key="delivery-18")
+
+    assert raised.value.status == 308
+    assert "https://mastodon.example/" in raised.value.message
+    assert raised.value.response.status_code == 308
+    assert posted_ids(mastodon) == []
+
+
 def test_revoked_token_is_permanent_with_mastodons_message(mastodon, mastodon_channel):
     mastodon.sandbox.revoke(mastodon.token)
 

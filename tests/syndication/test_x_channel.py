@@ -11,6 +11,7 @@ import tweepy
 from sandbox import x_api
 from syndication.channels.base import OutcomeUnknown, PermanentError, TransientError
 from syndication.channels.x import AccountSession, XChannel
+from syndication.transport import OutboundSession
 from tests.conftest import wait_for
 
 # Short enough for a fast suite, long enough for a loaded machine to answer a local request.
@@ -46,6 +47,7 @@ def test_requests_go_to_the_accounts_host_not_to_api_twitter_com(x, channel):
     channel.publish("Über die eigene Sitzung", idempotency_key="d-1")
 
     assert isinstance(channel.client.session, AccountSession)
+    assert isinstance(channel.client.session, OutboundSession)
     assert type(tweepy.Client(bearer_token="someone-else").session) is requests.Session
 
 
