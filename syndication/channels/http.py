@@ -13,7 +13,8 @@ import requests
 from django.utils.translation import gettext as _
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from .base import OutcomeUnknown, TransientError
+from ..transport import AddressRefused
+from .base import OutcomeUnknown, PermanentError, TransientError
 
 
 def never_sent(error):
@@ -29,6 +30,8 @@ def transport_errors(network, *, changes):
     words = {"network": network}
     try:
         yield
+    except AddressRefused as error:
+        raise PermanentError(error.message) from error
     except requests.ConnectTimeout as error:
         raise TransientError(
             _("%(network)s hat die Verbindung nicht angenommen: %(reason)s") % {**words, "reason": error}
