@@ -357,7 +357,9 @@ class FacebookChannel(Channel):
 
 
 def _code(error):
-    return ((error.response or {}).get("error") or {}).get("code")
+    """Graph's error code; None where the answer was not Graph's JSON (then `response` is the response)."""
+    body = error.response if isinstance(error.response, dict) else {}
+    return (body.get("error") or {}).get("code")
 
 
 def comparable(text):
