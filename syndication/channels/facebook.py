@@ -29,6 +29,7 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.transport import retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +78,15 @@ class FacebookChannel(Channel):
         super().__init__(base_url, credentials, **kwargs)
         self.page_id = str(credentials["page_id"])
         # The Graph client of this account alone: its base URL is the account's API address,
-        # and delivery, not the library, decides when to wait after a rate limit.
+        # its session the outbound transport (which applies the account's timeout), and
+        # delivery, not the library, decides when to wait after a rate limit.
         self.client = GraphAPI(
             access_token=credentials["access_token"],
             version=settings.FACEBOOK_GRAPH_VERSION,
             base_url=self.base_url + "/",
-            timeout=self.timeout,
             sleep_on_rate_limit=False,
         )
+        self.client.session = self.session()
         # pyfacebook keeps no response on its errors; status and usage headers are read from the last one.
         self._last_response = None
         self.client.session.hooks["response"].append(self._remember_response)
@@ -318,13 +320,16 @@ class FacebookChannel(Channel):
             status = response.status_code if response is not None else None
             reason = f"{status} {response.reason}" if response is not None else str(error)
             if status is not None and (status >= 500 or status == 429):
-                raise TransientError(reason, status=status, retry_after=_retry_after(response)) from error
+                raise TransientError(
+                    reason, status=status, response=response, retry_after=_wait_seconds(response)
+                ) from error
             if status is not None and status < 400:
                 raise lost(
                     gettext("Facebook hat unlesbar geantwortet: %(reason)s") % {"reason": reason},
                     status=status,
+                    response=response,
                 ) from error
-            raise PermanentError(reason, status=status) from error
+            raise PermanentError(reason, status=status, response=response) from error
 
     def _refusal(self, error):
         """Graph's error body as the error class it calls for, in Graph's words."""
@@ -346,13 +351,15 @@ class FacebookChannel(Channel):
                 message,
                 status=status,
                 response={**body, **({"usage": usage} if usage else {})},
-                retry_after=_retry_after(response),
+                retry_after=_wait_seconds(response),
             )
         return PermanentError(message, status=status, response=body)
 
 
 def _code(error):
-    return ((error.response or {}).get("error") or {}).get("code")
+    """Graph's error code; None where the answer was not Graph's JSON (then `response` is the response)."""
+    body = error.response if isinstance(error.response, dict) else {}
+    return (body.get("error") or {}).get("code")
 
 
 def comparable(text):
@@ -375,7 +382,7 @@ def _usage(response):
     return usage
 
 
-def _retry_after(response):
+def _wait_seconds(response):
     """Seconds until Facebook takes calls again.
 
     Retry-After where sent; else the longest `estimated_time_to_regain_access` (minutes)
@@ -384,9 +391,9 @@ def _retry_after(response):
     """
     if response is None:
         return None
-    retry_after = response.headers.get("retry-after", "").strip()
-    if retry_after.isdigit():
-        return int(retry_after)
+    wait = retry_after(response.headers)
+    if wait is not None:
+        return wait
     business = _usage(response).get("x-business-use-case-usage")
     entries = business.values() if isinstance(business, dict) else []
     minutes = [

@@ -12,7 +12,6 @@ import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import requests
 from defusedxml import ElementTree
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +34,7 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.transport import retry_after
 
 # The account's base URL stands for https://www.flickr.com/services.
 REST_PATH = "/rest"
@@ -114,7 +114,7 @@ class FlickrChannel(Channel):
             "resource_owner_secret": credentials["token_secret"],
         }
         self._auth = OAuth1(**self._keys)
-        self._session = requests.Session()
+        self._session = self.session()
         self._account = None
 
     def limits(self):
@@ -319,9 +319,9 @@ class FlickrChannel(Channel):
         url = self.base_url + REST_PATH
         with transport_errors("Flickr", changes=write):
             if write:
-                response = self._session.post(url, data=params, auth=self._auth, timeout=self.timeout)
+                response = self._session.post(url, data=params, auth=self._auth)
             else:
-                response = self._session.get(url, params=params, auth=self._auth, timeout=self.timeout)
+                response = self._session.get(url, params=params, auth=self._auth)
         check_status(response)
         try:
             body = response.json()
@@ -330,7 +330,7 @@ class FlickrChannel(Channel):
             raise lost(
                 _("Flickr hat unlesbar geantwortet (%(status)s).") % {"status": response.status_code},
                 status=response.status_code,
-                response=response.text[:2000],
+                response=response,
             ) from None
         if body.get("stat") == "ok":
             return body
@@ -366,21 +366,22 @@ class FlickrChannel(Channel):
                 data=fields,
                 files={"photo": (image.filename, photo, image.content_type)},
                 headers={"Authorization": headers["Authorization"]},
-                timeout=self.timeout,
             )
         check_status(response)
         try:
             answer = ElementTree.fromstring(response.content)
         except ElementTree.ParseError:
             raise OutcomeUnknown(
-                _("Flickr hat auf das Hochladen unlesbar geantwortet."), response=response.text[:2000]
+                _("Flickr hat auf das Hochladen unlesbar geantwortet."),
+                status=response.status_code,
+                response=response,
             ) from None
         if answer.get("stat") == "ok" and answer.findtext("photoid"):
             return answer.findtext("photoid").strip()
         error = answer.find("err")
         code = int(error.get("code")) if error is not None and error.get("code", "").isdigit() else None
         message = error.get("msg") if error is not None else response.text[:200]
-        raise flickr_error(code, message, {"stat": "fail", "code": code, "message": message})
+        raise flickr_error(code, message, response)
 
     def _upload_url(self):
         parts = urlsplit(self.base_url)
@@ -553,25 +554,19 @@ def check_status(response):
         raise TransientError(
             http_message(response),
             status=response.status_code,
-            response=response.text[:2000],
-            retry_after=retry_after(response),
+            response=response,
+            retry_after=retry_after(response.headers),
         )
     if response.status_code != 200:
-        raise PermanentError(
-            http_message(response), status=response.status_code, response=response.text[:2000]
-        )
+        raise PermanentError(http_message(response), status=response.status_code, response=response)
 
 
-def flickr_error(code, message, body):
+def flickr_error(code, message, answer):
+    """One of Flickr's numbered errors; `answer` is its JSON body (REST) or the response (upload)."""
     if code in TRANSIENT_CODES:
-        return TransientError(message, status=200, response=body)
-    return FlickrError(message, code=code, status=200, response=body)
+        return TransientError(message, status=200, response=answer)
+    return FlickrError(message, code=code, status=200, response=answer)
 
 
 def http_message(response):
     return f"Flickr: {response.status_code} {response.reason}"
-
-
-def retry_after(response):
-    value = response.headers.get("Retry-After", "").strip()
-    return int(value) if value.isdigit() else None

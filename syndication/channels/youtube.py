@@ -10,15 +10,17 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httplib2
+import requests
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from google.auth.exceptions import RefreshError, TransportError
-from google.auth.transport.requests import AuthorizedSession
+from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.credentials import Credentials
 from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload
+from requests.structures import CaseInsensitiveDict
 
 from syndication.channels.base import (
     AccountIdentity,
@@ -36,6 +38,7 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.transport import OutboundSession, retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +86,30 @@ KEPT_SNIPPET_FIELDS = (
 LEADING_HANDLE = re.compile(r"^@[\w.\-·]+\s+")
 
 
+class AccountSession(OutboundSession, AuthorizedSession):
+    """google-auth's session on the outbound transport: it adds the access token and renews it."""
+
+
 class AccountHttp:
     """The transport google-api-python-client calls, on requests, for one account.
 
     httplib2 (the library's default transport) sends a request again by itself when
     the connection drops before the answer arrives, which for an upload or a comment
     could make a second one; requests sends each request once. The session renews
-    the access token with the refresh token once when YouTube answers 401.
+    the access token with the refresh token once when YouTube answers 401; the
+    renewal goes out through the transport too (`auth_request`), not on a
+    session of google-auth's own.
     """
 
-    def __init__(self, credentials, timeout):
-        self.session = AuthorizedSession(credentials, max_refresh_attempts=1)
-        self.timeout = timeout
+    def __init__(self, channel, credentials):
+        self.session = AccountSession(
+            credentials,
+            max_refresh_attempts=1,
+            auth_request=Request(session=channel.session()),
+            timeout=channel.timeout,
+            pool_key=channel.pool_key,
+        )
+        self.timeout = channel.timeout
 
     def request(self, uri, method="GET", body=None, headers=None, **kwargs):
         # A resumable upload answers "308 Resume Incomplete", which is no redirect.
@@ -103,6 +118,8 @@ class AccountHttp:
         )
         info = httplib2.Response({"status": str(response.status_code), **response.headers})
         info.reason = response.reason
+        # The answer itself (status, headers, body), for the error's record.
+        info.response = response
         return info, response.content
 
 
@@ -163,7 +180,7 @@ class YouTubeChannel(Channel):
         """
         document = json.loads(discovery_cache.get_static_doc("youtube", "v3"))
         document["rootUrl"] = f"{self.base_url}/"
-        return build_from_document(document, http=AccountHttp(self.google_credentials, self.timeout))
+        return build_from_document(document, http=AccountHttp(self, self.google_credentials))
 
     def limits(self):
         return Limits(
@@ -479,16 +496,20 @@ class YouTubeChannel(Channel):
 
 
 def youtube_error(error):
-    """The error class for an HTTP error from YouTube, with Google's own message."""
+    """The error class for an HTTP error from YouTube, with Google's own message and its answer."""
     status = error.resp.status
     body = error_body(error.content)
     reason = error_reason(body)
     message = strip_tags((body.get("error") or {}).get("message") or error.reason or "") or f"{status}"
+    # The requests answer AccountHttp kept; Google's error body where there is none.
+    answer = getattr(error.resp, "response", body)
     if reason in QUOTA_REASONS:
-        return QuotaExceeded(message, resets_at=next_quota_reset(), status=status, response=body)
+        return QuotaExceeded(message, resets_at=next_quota_reset(), status=status, response=answer)
     if status == 429 or status >= 500 or reason in TRANSIENT_REASONS:
-        return TransientError(message, retry_after=retry_after(error.resp), status=status, response=body)
-    return PermanentError(message, status=status, response=body)
+        # httplib2 keeps header names in lower case only.
+        wait = retry_after(CaseInsensitiveDict(error.resp))
+        return TransientError(message, retry_after=wait, status=status, response=answer)
+    return PermanentError(message, status=status, response=answer)
 
 
 def error_body(content):
@@ -499,18 +520,17 @@ def error_body(content):
     return body if isinstance(body, dict) else {"body": body}
 
 
-def error_reason(body):
-    """The first `reason` in Google's error body ("quotaExceeded", "videoNotFound"); "" if none."""
+def error_reason(answer):
+    """The first `reason` in Google's error body ("quotaExceeded", "videoNotFound"); "" if none.
+
+    `answer` is the body, or the response that carried it.
+    """
+    body = error_body(answer.content) if isinstance(answer, requests.Response) else answer
     error = (body or {}).get("error")
     details = error.get("errors") if isinstance(error, dict) else None
     if isinstance(details, list) and details and isinstance(details[0], dict):
         return details[0].get("reason", "")
     return ""
-
-
-def retry_after(response):
-    value = str(response.get("retry-after", "")).strip()
-    return int(value) if value.isdigit() else None
 
 
 def next_quota_reset(now=None):

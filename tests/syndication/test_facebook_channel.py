@@ -377,6 +377,7 @@ def test_an_answer_that_is_not_graphs_json_is_classed_by_its_status(facebook_api
 
     assert type(failed.value) is error_class
     assert failed.value.status == status
+    assert failed.value.response.headers["Content-Type"] == "text/html"
 
 
 def test_a_refused_connection_is_transient(facebook_api):
