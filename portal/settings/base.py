@@ -75,6 +75,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# Django's own admin at /django-admin/: nothing of the portal is managed there, so only
+# development routes it (dev.py), to look at raw rows; production leaves it out.
+DJANGO_ADMIN_ENABLED = False
 
 TEMPLATES = [
     {
