@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
-from csp.constants import NONE, SELF
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "audit.middleware.AtomicAdminWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.csp.PortalCSPMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # Last, as django-axes asks: it turns a login refused for a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -318,9 +318,9 @@ TASKS = {
 }
 
 # Content Security Policy for the public portal: nothing from any other host.
-# The Wagtail admin ships inline scripts and keeps Django's defaults.
+# Django's admin (development only) goes without.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/", "/django-admin/"],
+    "EXCLUDE_URL_PREFIXES": ["/django-admin/"],
     "DIRECTIVES": {
         "default-src": [SELF],
         "img-src": [SELF, "data:"],
@@ -334,6 +334,25 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [SELF],
         "form-action": [SELF],
     },
+}
+# The Wagtail admin's (portal.csp picks it under /admin/). Wagtail 8 still writes inline
+# scripts (InlinePanel, date pickers, the editor's telepath setup) and its bundles inject
+# inline styles (wagtail/wagtail#1288), so both need 'unsafe-inline'. What the policy
+# keeps: no script, style, font or frame from another host, no requests to one (nothing
+# leaks out through fetch or an image), no plugins, no foreign form targets or <base>.
+ADMIN_CONTENT_SECURITY_POLICY = {
+    "default-src": [SELF],
+    "img-src": [SELF, "data:", "blob:"],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "script-src": [SELF, UNSAFE_INLINE],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "media-src": [SELF],
+    "object-src": [NONE],
+    "frame-src": [SELF],
+    "frame-ancestors": [SELF],
+    "base-uri": [SELF],
+    "form-action": [SELF],
 }
 
 # Wagtail
