@@ -43,8 +43,9 @@ class LockoutViewSet(ModelViewSet):
     # The policy refuses adding and editing to everyone; Wagtail builds the (empty) form regardless.
     form_fields = []
     ordering = ["-attempt_time"]
+    # The first column as a field name: Wagtail makes it the title, with the row's menu (Löschen).
     list_display = [
-        Column("username", label=_("Benutzername")),
+        "username",
         Column("ip_address", label=_("Adresse")),
         Column("failures_since_start", label=_("Fehlversuche")),
         DateColumn("attempt_time", label=_("Letzter Fehlversuch")),

@@ -35,6 +35,7 @@ def test_an_administrator_sees_the_lockout_in_the_reports_menu_and_lifts_it(lock
     assert "redakteurin" in listing
     assert "127.0.0.1" in listing
     assert "Gesperrt bis" in listing
+    assert unlock_url(locked_out) in listing
 
     response = client.post(unlock_url(locked_out))
 
