@@ -10,7 +10,6 @@ from monitoring.views import health_json
 from search import views as search_views
 
 urlpatterns = [
-    path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("dokumente/", include(wagtaildocs_urls)),
     path("suche/", search_views.search, name="search"),
@@ -20,6 +19,9 @@ urlpatterns = [
     path("health/", health_json, name="health"),
     path("", include("push.urls")),
 ]
+
+if settings.DJANGO_ADMIN_ENABLED:
+    urlpatterns.insert(0, path("django-admin/", admin.site.urls))
 
 if settings.DEBUG:
     from django.conf.urls.static import static

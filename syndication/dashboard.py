@@ -21,6 +21,7 @@ from wagtail.permission_policies.pages import PagePermissionPolicy
 from home.models import SectionPage
 
 from .models import ChannelAccount, Delivery
+from .sanitize import web_url
 
 # Those who may see a page's copies (permissions.may_see_deliveries), as a queryset;
 # "change" covers the pages an editor with "add" owns.
@@ -76,7 +77,10 @@ class Cell:
     message: str
 
     def as_text(self):
-        return " – ".join(str(part) for part in (self.state.label, self.remote_url, self.message) if part)
+        """The cell in the export; a spreadsheet may make a link of any URL, so only an http(s) one is written."""
+        return " – ".join(
+            str(part) for part in (self.state.label, web_url(self.remote_url), self.message) if part
+        )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
 
 from .models import Delivery, ImportedComment
-from .sanitize import web_url
 
 # Replies below this depth are listed at it, saying whom they answer: every level
 # indents (a phone has little width) and renders through one more template include.
@@ -112,11 +111,6 @@ def foreign_language(tag):
     if primary == "de" or _NO_LANGUAGE.fullmatch(primary):
         return ""
     return f"{primary}-{rest}" if rest else primary
-
-
-def outbound_url(url):
-    """An http(s) link or "": a network's odd URL never becomes a javascript: link on the portal."""
-    return web_url(url)
 
 
 def comments_changed(page_id):

@@ -1,11 +1,12 @@
 """Settings shared by every environment; values that differ come from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
-from csp.constants import NONE, SELF
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "feeds",
     "push",
     "newsletter",
+    "logins",
     # Before wagtail.admin: it adds the health banner to the admin's base template.
     "monitoring",
     "wagtail.contrib.forms",
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "rest_framework",
     "csp",
+    "axes",
     # Only for its system check of the cache the rate limits count in.
     "django_ratelimit",
     "django.contrib.admin",
@@ -70,11 +73,16 @@ MIDDLEWARE = [
     "audit.middleware.AtomicAdminWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.csp.PortalCSPMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes asks: it turns a login refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
+# Django's own admin at /django-admin/: nothing of the portal is managed there, so only
+# development routes it (dev.py), to look at raw rows; production leaves it out.
+DJANGO_ADMIN_ENABLED = False
 
 TEMPLATES = [
     {
@@ -117,6 +125,12 @@ else:
     SEARCH_CONFIG = "german"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -169,6 +183,17 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 # Behind a reverse proxy every request comes from the proxy, and all citizens would share
 # one limit: name the header the proxy writes the client's address into (HTTP_X_REAL_IP).
 RATELIMIT_IP_META_KEY = os.environ.get("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+
+# Logins (Wagtail's admin, Django's in development) through django-axes: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that username is
+# refused from there for LOGIN_COOLOFF_MINUTES after the last try, even with the right
+# password. Berichte → Anmeldesperren lists them and lifts one.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "logins.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "logins.throttle.lockout_response"
 
 # Mail: SMTP as configured in the environment; dev and test override the backend.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -311,9 +336,9 @@ TASKS = {
 }
 
 # Content Security Policy for the public portal: nothing from any other host.
-# The Wagtail admin ships inline scripts and keeps Django's defaults.
+# Django's admin (development only) goes without.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/", "/django-admin/"],
+    "EXCLUDE_URL_PREFIXES": ["/django-admin/"],
     "DIRECTIVES": {
         "default-src": [SELF],
         "img-src": [SELF, "data:"],
@@ -327,6 +352,25 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [SELF],
         "form-action": [SELF],
     },
+}
+# The Wagtail admin's (portal.csp picks it under /admin/). Wagtail 8 still writes inline
+# scripts (InlinePanel, date pickers, the editor's telepath setup) and its bundles inject
+# inline styles (wagtail/wagtail#1288), so both need 'unsafe-inline'. What the policy
+# keeps: no script, style, font or frame from another host, no requests to one (nothing
+# leaks out through fetch or an image), no plugins, no foreign form targets or <base>.
+ADMIN_CONTENT_SECURITY_POLICY = {
+    "default-src": [SELF],
+    "img-src": [SELF, "data:", "blob:"],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "script-src": [SELF, UNSAFE_INLINE],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "media-src": [SELF],
+    "object-src": [NONE],
+    "frame-src": [SELF],
+    "frame-ancestors": [SELF],
+    "base-uri": [SELF],
+    "form-action": [SELF],
 }
 
 # Wagtail

@@ -4,6 +4,7 @@ from .base import *  # noqa: F403
 from .base import AUDIT_ANCHOR_FILE, CELERY_BEAT_SCHEDULE, VAR_DIR, env_list
 
 DEBUG = True
+DJANGO_ADMIN_ENABLED = True
 SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 AUDIT_LOG_KEY = "dev-only-insecure-audit-key-do-not-use-in-production"  # noqa: S105
 CREDENTIAL_KEYS = ["ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk="]  # noqa: S105 -- throwaway

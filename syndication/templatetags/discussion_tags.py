@@ -1,12 +1,10 @@
 """{% discussion page %}: the page's approved comments from the social networks, or nothing."""
 
 from django import template
-from django.utils.safestring import mark_safe
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
 from syndication import discussion as discussions
-from syndication.sanitize import clean_html
 
 register = template.Library()
 
@@ -23,11 +21,4 @@ def discussion(context, page):
     }
 
 
-@register.filter
-def comment_html(html):
-    """A stored comment's HTML, cleaned once more: whatever wrote the row, only p, br and links reach the page."""
-    return mark_safe(clean_html(html))  # noqa: S308 -- clean_html's output is the allow-list only
-
-
 register.filter("foreign_language", discussions.foreign_language)
-register.filter("outbound_url", discussions.outbound_url)

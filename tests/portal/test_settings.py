@@ -127,3 +127,32 @@ def test_the_admin_is_in_german(admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert '<html lang="de"' in html
     assert "Seiten" in html
+
+
+PRODUCTION_ENVIRONMENT = {
+    "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+    "SECRET_KEY": "x7!kq2-" + "a9Zr4" * 12,
+    "AUDIT_LOG_KEY": "k3y-" + "Qw9" * 12,
+    "CREDENTIAL_KEYS": "ZGV2LW9ubHktaW5zZWN1cmUtY3JlZGVudGlhbC1rZXk=",
+    "VAPID_PRIVATE_KEY": "JizrC930LInDykx4vlcsSmRKnuMxCvNCdjKF5HGE9Is",
+    "ALLOWED_HOSTS": "portal.musterstadt.example",
+}
+
+
+def test_production_routes_no_django_admin():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.urls import resolve; print(resolve('/django-admin/login/').view_name)",
+        **PRODUCTION_ENVIRONMENT,
+    )
+    assert result.returncode == 0, result.stderr
+    # Only Wagtail's catch-all for pages is left to answer, with a 404 where no page is.
+    assert result.stdout.strip() == "wagtail_serve"
+
+
+@pytest.mark.django_db
+def test_the_django_admin_login_is_not_found_with_the_base_settings(portal, client):
+    assert client.get("/django-admin/login/").status_code == 404
+    assert client.post("/django-admin/login/", {"username": "admin", "password": "x"}).status_code == 404
