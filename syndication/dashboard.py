@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.reports import ReportView
@@ -265,6 +266,13 @@ class PublicationsView(ReportView):
             "last_change": _("Letzte Änderung (UTC)"),
             **{f"account-{account.pk}": str(account) for account in self.accounts},
         }
+
+    def preprocess_field_value(self, field, value, export_format):
+        value = super().preprocess_field_value(field, value, export_format)
+        if export_format == self.FORMAT_XLSX and isinstance(value, str):
+            # A network's message may carry control characters, which a worksheet cannot hold.
+            return ILLEGAL_CHARACTERS_RE.sub("", value)
+        return value
 
     def to_row_dict(self, publication):
         return OrderedDict(

@@ -1,7 +1,10 @@
 """Forms of the fan-out: the article form checks its excerpts, the account form takes credentials."""
 
 import mimetypes
+import socket
+from contextlib import suppress
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,6 +19,14 @@ from .channels import NETWORKS, channel_class
 from .channels.base import ChannelError, MediaFile
 from .models import PageExcerpt
 from .redaction import redact
+from .transport import AddressRefused, check_url, pinned_address
+
+# Stored credentials never go to another host than the one they were entered for.
+ADDRESS_RULE = _(
+    "Wer die Adresse ändert, muss den Zugangsschlüssel neu eingeben: "
+    "gespeicherte Zugangsdaten gehen nicht an einen anderen Rechner."
+)
+SMTP_PORTS = {"smtp": 25, "smtps": 465}
 
 
 class ExcerptCheckingPageForm(EditorialPageForm):
@@ -226,19 +237,31 @@ class ChannelAccountForm(WagtailAdminModelForm):
         self.fields["access_token"].widget.attrs["data-networks"] = " ".join(
             network for network in NETWORKS if channel_class(network).takes_token
         )
-        # The instance takes the form's network before save(); what is stored belongs to this one.
+        # The instance takes the form's network and address before save(); what is stored belongs to these.
         self.stored_network = self.instance.network if self.instance.encrypted_credentials else None
+        self.stored_base_url = self.instance.base_url
         if self.instance.encrypted_credentials:
             stored = self.instance.credentials
             for name, (credential, _networks) in self.extra_credentials.items():
                 if not credential.secret and name in self.fields:
                     self.initial.setdefault(name, stored.get(name, ""))
 
-    def stored_credentials(self, network):
-        """What is stored for this network already; nothing once the account changes network."""
-        if self.stored_network == network:
+    def stored_credentials(self, network, base_url):
+        """What is stored for this network and address already; nothing once the account changes either."""
+        if self.stored_network == network and not self.address_changed(base_url):
             return self.instance.credentials
         return {}
+
+    def address_changed(self, base_url):
+        return self.stored_network is not None and base_url.strip().rstrip("/") != (
+            self.stored_base_url.strip().rstrip("/")
+        )
+
+    def secret_given(self, channel, cleaned_data):
+        names = [credential.name for credential in channel.credential_fields if credential.secret]
+        if channel.takes_token:
+            names.append("access_token")
+        return any((cleaned_data.get(name) or "").strip() for name in names)
 
     def clean(self):
         cleaned_data = super().clean()
@@ -246,16 +269,22 @@ class ChannelAccountForm(WagtailAdminModelForm):
         if network not in NETWORKS:
             return cleaned_data
         channel = channel_class(network)
-        stored = self.stored_credentials(network)
-        if channel.needs_token and not (stored or cleaned_data.get("access_token")):
-            self.add_error("access_token", _("Ein neues Konto braucht ein Zugangstoken."))
+        base_url = cleaned_data.get("base_url", "")
+        stored = self.stored_credentials(network, base_url)
+        moved = self.stored_network == network and self.address_changed(base_url)
+        if moved and not self.secret_given(channel, cleaned_data):
+            self.add_error("base_url", ADDRESS_RULE)
+        elif channel.needs_token and not (stored or cleaned_data.get("access_token")):
+            self.add_error(
+                "access_token", ADDRESS_RULE if moved else _("Ein neues Konto braucht ein Zugangstoken.")
+            )
         for credential in channel.credential_fields:
             if credential.required and not (cleaned_data.get(credential.name) or stored.get(credential.name)):
                 self.add_error(
                     credential.name,
                     _("%(network)s braucht dieses Feld.") % {"network": NETWORKS[network][0]},
                 )
-        self.clean_base_url_for(channel, cleaned_data.get("base_url", ""))
+        self.clean_base_url_for(channel, base_url)
         self.clean_recipients_for(channel, cleaned_data.get("recipients", ""))
         return cleaned_data
 
@@ -271,6 +300,11 @@ class ChannelAccountForm(WagtailAdminModelForm):
                 _("Die Adresse muss mit %(schemes)s beginnen.")
                 % {"schemes": " oder ".join(f"{allowed}://" for allowed in channel.base_url_schemes)},
             )
+            return
+        try:
+            allowed_address(base_url, scheme)
+        except AddressRefused as refusal:
+            self.add_error("base_url", refusal.message)
 
     def clean_recipients_for(self, channel, recipients):
         lines = [line.strip() for line in recipients.splitlines() if line.strip()]
@@ -292,7 +326,7 @@ class ChannelAccountForm(WagtailAdminModelForm):
 
     def save(self, commit=True):
         network = self.cleaned_data["network"]
-        credentials = dict(self.stored_credentials(network))
+        credentials = dict(self.stored_credentials(network, self.cleaned_data.get("base_url", "")))
         names = [
             "access_token",
             *(credential.name for credential in channel_class(network).credential_fields),
@@ -304,6 +338,19 @@ class ChannelAccountForm(WagtailAdminModelForm):
             credentials.update(given)
             self.instance.set_credentials(credentials)
         return super().save(commit=commit)
+
+
+def allowed_address(base_url, scheme):
+    """Refuse an API address or mail server outside what Stadtfunk may send to (the transport's rule)."""
+    if scheme not in SMTP_PORTS:
+        check_url(base_url)
+        return
+    parts = urlsplit(base_url)
+    if not parts.hostname:
+        raise AddressRefused(_("Die Adresse nennt keinen Rechner."))
+    # A name that does not resolve now is let through: the connection checks it again when it is made.
+    with suppress(socket.gaierror, UnicodeError, ValueError):
+        pinned_address(parts.hostname, parts.port or SMTP_PORTS[scheme])
 
 
 def account_form_class():

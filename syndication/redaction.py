@@ -4,9 +4,12 @@ Errors, payloads and responses pass `redact` before they reach the database, the
 sealed record, a log line, a mail, an export or the health page. It removes the
 account's own secrets wherever they appear (by value), and credentials by their
 shape: `access_token=` and its kin in URLs and forms, Authorization headers,
-bearer tokens, OAuth 1.0a signatures, JSON fields that carry tokens.
+bearer tokens, OAuth 1.0a signatures, JSON fields that carry tokens. A secret
+inside base64 (SMTP's AUTH PLAIN, HTTP Basic) is found too, and the whole
+base64 word goes.
 """
 
+import base64
 import logging
 import re
 import threading
@@ -57,6 +60,9 @@ PATTERNS = (
 )
 # Values shorter than this are not hunted by value: they would match ordinary words.
 MIN_SECRET_LENGTH = 6
+# Likewise for the part of a secret's base64 that does not depend on its neighbours.
+MIN_BASE64_CORE = 8
+BASE64_CHARS = "[A-Za-z0-9+/]*"
 
 _known = set()
 _known_lock = threading.Lock()
@@ -70,6 +76,17 @@ def remember_secrets(values):
             _known.update(fresh)
 
 
+def base64_cores(value):
+    """What `value` looks like inside any base64 text, at each of the three byte alignments.
+
+    The first and last group of four characters mix in the bytes beside the
+    value (AUTH PLAIN puts the user name before the password), so they are left off.
+    """
+    raw = value.encode()
+    cores = {base64.b64encode(b"\0" * shift + raw).decode()[4:-4] for shift in range(3)}
+    return {core for core in cores if len(core) >= MIN_BASE64_CORE}
+
+
 def redact_text(text, secrets=()):
     if not text:
         return text
@@ -80,6 +97,9 @@ def redact_text(text, secrets=()):
         for spelling in {value, quote(value, safe=""), quote_plus(value)}:
             if spelling in text:
                 text = text.replace(spelling, REDACTED)
+        for core in base64_cores(value):
+            if core in text:
+                text = re.sub(BASE64_CHARS + re.escape(core) + BASE64_CHARS + "={0,2}", REDACTED, text)
     text = PATTERNS[0].sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = PATTERNS[1].sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
     text = PATTERNS[2].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
