@@ -230,9 +230,15 @@ class OutboundSession(requests.Session):
         self.trust_env = False
         self.outbound_timeout = timeout or settings.SYNDICATION_TIMEOUT
         self.follow_redirects = follow_redirects
+        self.pool_key = pool_key
         adapter = adapter_for(pool_key)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
+
+    def close(self):
+        # The connection pool belongs to the account, not to this session: others still use it.
+        if self.pool_key is None:
+            super().close()
 
     def request(self, method, url, *args, **kwargs):
         if kwargs.get("timeout") is None:
