@@ -37,6 +37,7 @@ from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 from .publication import publication_of
 from .redaction import redact
+from .sanitize import web_url
 from .transport import RECORDED_BODY_CHARS, response_record
 
 logger = logging.getLogger(__name__)
@@ -312,7 +313,8 @@ def record_success(delivery, post, now):
     if delivery.action == Delivery.Action.PUBLISH:
         delivery.thread_id = post.remote_id
     delivery.remote_id = post.remote_id
-    delivery.remote_url = post.url
+    # A network's link is kept only as an http(s) address; it becomes an admin link.
+    delivery.remote_url = web_url(post.url)
     delivery.posted_at = now
 
 
