@@ -8,6 +8,7 @@ token's 15-minute budget, reported in X's `x-rate-limit-*` headers. Run it with
 """
 
 import base64
+import html
 import itertools
 import math
 import re
@@ -43,6 +44,7 @@ DEFAULT_TOKEN = "sandbox-musterstadt"  # noqa: S105
 
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
 NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
+NOT_AUTHORIZED = "https://api.twitter.com/2/problems/not-authorized-for-resource"
 REPLY_NOT_VISIBLE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 
 TWEETS_ROUTE = re.compile(r"^/2/tweets/(\d+)$")
@@ -106,7 +108,15 @@ def invalid_request(parameter, value, message):
     )
 
 
-def not_found(resource_type, resource_id, parameter="id"):
+def not_found(resource_type, resource_id, parameter="id", *, by_value=False):
+    """X's not-found problem; `by_value`: as X sometimes sends it, naming the id only in `value`."""
+    if by_value:
+        return {
+            "value": resource_id,
+            "detail": f"Could not find {resource_type} with {parameter}: [{resource_id}].",
+            "title": "Not Found Error",
+            "type": NOT_FOUND,
+        }
     return {
         "value": resource_id,
         "detail": f"Could not find {resource_type} with {parameter}: [{resource_id}].",
@@ -114,6 +124,33 @@ def not_found(resource_type, resource_id, parameter="id"):
         "resource_type": resource_type,
         "parameter": parameter,
         "resource_id": resource_id,
+        "type": NOT_FOUND,
+    }
+
+
+def not_authorized(post_id, parameter="ids"):
+    """X's answer for a post of a protected account: not visible, which is not the same as deleted."""
+    return {
+        "value": post_id,
+        "detail": f"Sorry, you are not authorized to see the Tweet with {parameter}: [{post_id}].",
+        "title": "Authorization Error",
+        "resource_type": "tweet",
+        "parameter": parameter,
+        "resource_id": post_id,
+        "type": NOT_AUTHORIZED,
+    }
+
+
+def suspended(user_id, parameter="author_id"):
+    """The error X puts beside `data` for an expansion whose user is suspended: titled Forbidden."""
+    return {
+        "value": user_id,
+        "detail": f"User has been suspended: [{user_id}].",
+        "title": "Forbidden",
+        "resource_type": "user",
+        "parameter": parameter,
+        "resource_id": user_id,
+        "section": "includes",
         "type": NOT_FOUND,
     }
 
@@ -166,6 +203,9 @@ class XState:
     users: dict = field(default_factory=dict)
     tokens: dict = field(default_factory=dict)
     revoked: set = field(default_factory=set)
+    # User ids of accounts made protected or suspended since.
+    protected: set = field(default_factory=set)
+    suspended: set = field(default_factory=set)
     posts: dict = field(default_factory=dict)
     budgets: dict = field(default_factory=dict)
     # Requests answered, by (method, path).
@@ -194,10 +234,15 @@ class XStandIn(faults.StandIn):
             self._last_id = 0
             self._user_ids = itertools.count(2_000_001)
             self._clock_offset = 0.0
-            # Posts served malformed (fault injection): no creation time, no author.
+            # Posts served malformed (fault injection): without their text.
             self._malformed = set()
             # Answers in shapes X does not document (fault injection), from serve_odd_shapes() on.
             self._odd_shapes = False
+            self._made_as_list = False
+            # Real shapes X's documentation does not show: posts from before the edit feature
+            # (no edit_history_tweet_ids), and not-found errors that name the id only in `value`.
+            self._before_edits = set()
+            self._errors_by_value = False
             self.rate_limit = self._default_rate_limit
             self.add_account(DEFAULT_TOKEN, "musterstadt", "Stadt Musterstadt")
 
@@ -255,18 +300,41 @@ class XStandIn(faults.StandIn):
             return self._render(post, PUBLIC_TWEET_FIELDS)
 
     def malform(self, post_id):
-        """Serve this post without its creation time and author from now on, as a broken API answer would."""
+        """Serve this post without its text from now on, as a broken API answer would: nothing to show."""
         with self._lock:
             self._malformed.add(str(post_id))
 
-    def serve_odd_shapes(self):
+    def serve_odd_shapes(self, *, made_as_list=False):
         """From now on, answer in shapes X's documentation does not promise, as a changed API might.
 
-        edit_controls' edits_remaining comes as a string ("4"), and a list of posts
-        (a search, an account's timeline) as an object keyed by id instead of an array.
+        edit_controls' edits_remaining comes as a string ("4", as X sent it in
+        October 2022), and a list of posts (a search, an account's timeline) as an
+        object keyed by id instead of an array; with `made_as_list` also a post made
+        or edited comes back as a list of one.
         """
         with self._lock:
             self._odd_shapes = True
+            self._made_as_list = made_as_list
+
+    def predate_edits(self, post_id):
+        """Serve this post as X serves one from before its edit feature (2022): without edit_history_tweet_ids."""
+        with self._lock:
+            self._before_edits.add(str(post_id))
+
+    def serve_errors_by_value(self):
+        """From now on, name a post that is not found only in the error's `value`, as real answers do."""
+        with self._lock:
+            self._errors_by_value = True
+
+    def protect(self, username):
+        """A citizen protects their account: lookups say their posts are not visible, search leaves them out."""
+        with self._lock:
+            self._state.protected.add(self._citizen(username).id)
+
+    def suspend(self, username):
+        """X suspends a citizen: pages that list their posts put a Forbidden error beside `data` for the author."""
+        with self._lock:
+            self._state.suspended.add(self._citizen(username).id)
 
     def edit_reply(self, reply_id, text):
         """The author of a reply changes it in X's app: a new id at the end of its edit chain.
@@ -312,8 +380,20 @@ class XStandIn(faults.StandIn):
             self.malform(body["id"])
             return Reply(200, {"malformed": True})
         if name == "odd-shapes":
-            self.serve_odd_shapes()
+            self.serve_odd_shapes(made_as_list=bool(body.get("made_as_list")))
             return Reply(200, {"odd_shapes": True})
+        if name == "predate-edits":
+            self.predate_edits(body["id"])
+            return Reply(200, {"predated": True})
+        if name == "errors-by-value":
+            self.serve_errors_by_value()
+            return Reply(200, {"errors_by_value": True})
+        if name == "protect":
+            self.protect(body["username"])
+            return Reply(200, {"protected": True})
+        if name == "suspend":
+            self.suspend(body["username"])
+            return Reply(200, {"suspended": True})
         if name == "citizen-reply":
             reply = self.citizen_reply(
                 body["in_reply_to_id"],
@@ -398,7 +478,11 @@ class XStandIn(faults.StandIn):
         post = self._add_post(user, text, parent=parent)
         if parent is None and self.citizen_replies_after is not None:
             self._answer_later(post.id)
-        return Reply(201, {"data": self._render(post, ())})
+        return self._created(post)
+
+    def _created(self, post):
+        data = self._render(post, ())
+        return Reply(201, {"data": [data] if self._made_as_list else data})
 
     @staticmethod
     def _invalid_reply(reply):
@@ -431,7 +515,7 @@ class XStandIn(faults.StandIn):
             return problem(403, "Forbidden", "The time to edit this Tweet has run out.")
         if len(chain.ids) > MAX_EDITS:
             return problem(403, "Forbidden", f"A Tweet can be edited at most {MAX_EDITS} times.")
-        return Reply(201, {"data": self._render(self._add_version(previous, text), ())})
+        return self._created(self._add_version(previous, text))
 
     def _duplicate(self, text, user):
         return any(
@@ -451,8 +535,12 @@ class XStandIn(faults.StandIn):
     def _lookup(self, request, post_id):
         post = self._state.posts.get(post_id)
         if post is None or post.deleted:
-            return Reply(200, {"errors": [not_found("tweet", post_id)]})
-        return Reply(200, {"data": self._render(post, self._fields(request))})
+            return Reply(200, {"errors": [not_found("tweet", post_id, by_value=self._errors_by_value)]})
+        if post.author_id in self._state.protected:
+            return Reply(200, {"errors": [not_authorized(post_id, "id")]})
+        body = {"data": self._render(post, self._fields(request))}
+        self._add_includes(body, request, [post])
+        return Reply(200, body)
 
     def _lookup_many(self, request):
         """GET /2/tweets?ids=: what is there in `data`, what is gone in `errors`, both with 200."""
@@ -468,15 +556,17 @@ class XStandIn(faults.StandIn):
         for post_id in post_ids:
             post = self._state.posts.get(post_id)
             if post is None or post.deleted:
-                errors.append(not_found("tweet", post_id, parameter="ids"))
+                errors.append(not_found("tweet", post_id, parameter="ids", by_value=self._errors_by_value))
+            elif post.author_id in self._state.protected:
+                errors.append(not_authorized(post_id))
             else:
                 found.append(post)
         body = {}
         if found:
             body["data"] = [self._render(post, self._fields(request)) for post in found]
-            body.update(self._includes(request, found))
         if errors:
             body["errors"] = errors
+        self._add_includes(body, request, found)
         return Reply(200, body)
 
     def _user_tweets(self, request, user_id):
@@ -522,6 +612,7 @@ class XStandIn(faults.StandIn):
             and post.latest
             and not post.deleted
             and post.created_at >= window_start
+            and post.author_id not in self._state.protected
             and int(post.id) > int(bounds.get("since_id", 0))
             and ("until_id" not in bounds or int(post.id) < int(bounds["until_id"]))
         ]
@@ -576,7 +667,7 @@ class XStandIn(faults.StandIn):
             if self._odd_shapes:
                 body["data"] = {post["id"]: post for post in body["data"]}
             body["meta"].update(newest_id=page[0].id, oldest_id=page[-1].id)
-            body.update(self._includes(request, page))
+            self._add_includes(body, request, page)
             if int(posts[-1].id) < int(page[-1].id):
                 body["meta"]["next_token"] = self._token_for("below", page[-1].id)
             if token and int(posts[0].id) > int(page[0].id):
@@ -695,15 +786,26 @@ class XStandIn(faults.StandIn):
         requested = request.query.get("tweet.fields", "").split(",")
         return [name for name in requested if name in OPTIONAL_TWEET_FIELDS]
 
-    def _includes(self, request, posts):
-        """`includes.users` with each post's author, when `expansions=author_id` asks for them."""
-        if "author_id" not in request.query.get("expansions", "").split(","):
-            return {}
+    def _add_includes(self, body, request, posts):
+        """`includes.users` with each post's author, when `expansions=author_id` asks for them.
+
+        A suspended author is not included: X puts a Forbidden error for them in
+        `errors`, beside the posts, which it still lists.
+        """
+        if not posts or "author_id" not in request.query.get("expansions", "").split(","):
+            return
         authors = dict.fromkeys(post.author_id for post in posts)
-        return {"includes": {"users": [self._render_user(self._state.users[a]) for a in authors]}}
+        users = [self._render_user(self._state.users[a]) for a in authors if a not in self._state.suspended]
+        if users:
+            body["includes"] = {"users": users}
+        if problems := [suspended(a) for a in authors if a in self._state.suspended]:
+            body.setdefault("errors", []).extend(problems)
 
     def _render(self, post, fields):
-        data = {"id": post.id, "text": post.text, "edit_history_tweet_ids": list(post.chain.ids)}
+        # X escapes &, < and > in every text it sends, and nothing else.
+        data = {"id": post.id, "text": html.escape(post.text, quote=False)}
+        if post.id not in self._before_edits:
+            data["edit_history_tweet_ids"] = list(post.chain.ids)
         for name in fields:
             if name == "created_at":
                 data["created_at"] = iso(post.created_at)
@@ -722,8 +824,7 @@ class XStandIn(faults.StandIn):
             elif name != "in_reply_to_user_id" or post.in_reply_to_user_id:
                 data[name] = getattr(post, name)
         if post.id in self._malformed:
-            data.pop("created_at", None)
-            data["author_id"] = None
+            del data["text"]
         return data
 
     @staticmethod

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
 
-from ..redaction import remember_secrets
+from ..redaction import redact, remember_secrets
 from ..transport import OutboundSession, refused_in
 
 logger = logging.getLogger(__name__)
@@ -239,8 +239,7 @@ def well_formed(convert, items, network):
         try:
             converted.append(convert(item))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            item_id = item.get("id") if isinstance(item, dict) else None
-            logger.warning("Skipped a malformed item %r from %s: %r", item_id, network, error)
+            logger.warning("Skipped a malformed item from %s: %r; the item: %r", network, error, redact(item))
     return converted
 
 

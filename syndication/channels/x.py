@@ -1,5 +1,6 @@
 """X (formerly Twitter): posts and replies through tweepy's API v2 client, counted by X's own length rule."""
 
+import logging
 import re
 import unicodedata
 from contextlib import contextmanager
@@ -24,7 +25,11 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.channels.reading import flag, identifier, mapping, moment, records, whole_number
+from syndication.redaction import redact
 from syndication.transport import OutboundSession, retry_after, wait_seconds
+
+logger = logging.getLogger(__name__)
 
 # What a reply is read with, in search and lookup alike. No profile images: the
 # portal keeps name, handle and link only.
@@ -44,12 +49,16 @@ REPLY_FIELDS = {
 # Codes X gives where it finds no language: undetermined, no linguistic content, and
 # its own for posts of only mentions, cashtags, hashtags, media links or very short text.
 UNKNOWN_LANGUAGES = {"und", "zxx", "qam", "qct", "qht", "qme", "qst"}
-# Errors in a lookup that mean the post is no longer there for the public: deleted,
-# or its author protected or suspended.
-GONE_PROBLEMS = {
-    "https://api.twitter.com/2/problems/resource-not-found",
-    "https://api.twitter.com/2/problems/not-authorized-for-resource",
-}
+# The one answer that proves a post is gone: X's documented not-found problem, naming the
+# post's id in `resource_id` or only in `value`. Anything else (a protected or suspended
+# author, an error about an expansion, no word at all) is no proof, and changes nothing.
+NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
+# The parameters a lookup names its ids with (GET /2/tweets?ids=, GET /2/tweets/:id);
+# others (`referenced_tweets.id`, `author_id`) are about expansions, not the post asked for.
+LOOKUP_PARAMETERS = {"ids", "id"}
+# X escapes exactly these in a post's text, and nothing else (not quotes, no other entities).
+X_ESCAPES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
+X_ESCAPED = re.compile("|".join(X_ESCAPES))
 # X's ids are snowflakes: milliseconds since X's epoch, above 22 bits of worker and sequence.
 X_EPOCH_MS = 1288834974657
 SNOWFLAKE_SHIFT = 22
@@ -127,21 +136,24 @@ class XChannel(Channel):
     def update(self, remote_id, text, *, publication=None):
         with x_errors(changes=False):
             found = self.client.get_tweet(remote_id, tweet_fields=["edit_controls"], user_auth=False)
-        if "data" not in found:
-            raise PermanentError(_("Der Beitrag ist auf X nicht mehr vorhanden."))
-        post = found["data"]
-        controls = post.get("edit_controls") or {}
-        until = controls.get("editable_until")
-        if not (
-            controls.get("is_edit_eligible") and until and datetime.now(UTC) < datetime.fromisoformat(until)
-        ):
+        post = mapping(found.get("data"))
+        if not identifier(post.get("id")):
+            if str(remote_id) in not_found_ids(found):
+                raise PermanentError(_("Der Beitrag ist auf X nicht mehr vorhanden."))
+            raise TransientError(_("X hat den Beitrag nicht in lesbarer Form geliefert."))
+        # The controls only spare a call X would refuse; where they are missing or
+        # unreadable, X's own answer to the edit decides.
+        controls = mapping(post.get("edit_controls"))
+        until = moment(controls.get("editable_until"))
+        if flag(controls.get("is_edit_eligible")) is False or (until and datetime.now(UTC) >= until):
             raise PermanentError(
                 _("X erlaubt Änderungen nur in der ersten Stunde nach dem Posten; diese ist vorbei.")
             )
-        if controls.get("edits_remaining", 0) < 1:
+        remaining = whole_number(controls.get("edits_remaining"))
+        if remaining is not None and remaining < 1:
             raise PermanentError(_("X erlaubt höchstens fünf Änderungen je Beitrag."))
         # tweepy's create_tweet knows no edit_options; its request() still brings auth and error mapping.
-        edit = {"text": text, "edit_options": {"previous_post_id": post["edit_history_tweet_ids"][-1]}}
+        edit = {"text": text, "edit_options": {"previous_post_id": edit_history(post)[-1]}}
         with x_errors():
             edited = self.client.request("POST", "/2/tweets", json=edit, user_auth=False).json()
         return self._remote_post(edited["data"])
@@ -156,7 +168,7 @@ class XChannel(Channel):
     def find_post(self, text, *, idempotency_key):
         wanted = comparable(text)
         for post in self._recent_posts():
-            if comparable(post["text"]) == wanted:
+            if comparable(post_text(post)) == wanted:
                 return self._remote_post(post)
         return None
 
@@ -175,11 +187,14 @@ class XChannel(Channel):
         next_cursor = {copy_id: cursor[copy_id] for copy_id in seen if copy_id in cursor}
         replies = []
         for batch, query in self._query_batches(seen):
-            posts, users = self._search(query, since_id=min(seen[copy_id] for copy_id in batch))
-            if posts:
-                newest = max(int(post["id"]) for post in posts)
+            since_id = min(seen[copy_id] for copy_id in batch)
+            posts, users = self._search(query, since_id=since_id)
+            # An item without an id cannot be imported, nor can it move the cursor.
+            readable = [post for post in posts if readable_post(post, self.network)]
+            if readable:
+                newest = max(int(post["id"]) for post in readable)
                 next_cursor.update((copy_id, str(max(newest, seen[copy_id]))) for copy_id in batch)
-                new = [post for post in posts if self._is_new_reply(post, seen)]
+                new = [post for post in readable if self._is_new_reply(post, seen, since_id)]
                 replies.extend(well_formed(partial(self._remote_reply, users=users), new, self.network))
         # Oldest first, so that a reply comes after the one it answers.
         replies.sort(key=lambda reply: int(reply.remote_id))
@@ -189,11 +204,7 @@ class XChannel(Channel):
         reply_ids = [str(reply_id) for reply_id in reply_ids]
         posts, users, gone = self._look_up(reply_ids)
         # An edit on X is a new post at the end of the edit chain: the reply now reads as that one.
-        newest = {
-            reply_id: posts[reply_id]["edit_history_tweet_ids"][-1]
-            for reply_id in reply_ids
-            if reply_id in posts
-        }
+        newest = {reply_id: edit_history(posts[reply_id])[-1] for reply_id in reply_ids if reply_id in posts}
         if unread := sorted(set(newest.values()) - posts.keys()):
             more_posts, more_users, more_gone = self._look_up(unread)
             posts, users, gone = posts | more_posts, users | more_users, gone | more_gone
@@ -221,7 +232,7 @@ class XChannel(Channel):
         # recognised among the account's newest posts by what it answers and what it says.
         wanted = comparable(text)
         for post in self._recent_posts(tweet_fields=["referenced_tweets"]):
-            if replied_to(post) == str(in_reply_to_id) and comparable(post["text"]) == wanted:
+            if replied_to(post) == str(in_reply_to_id) and comparable(post_text(post)) == wanted:
                 return self._remote_post(post)
         return None
 
@@ -238,7 +249,7 @@ class XChannel(Channel):
             recent = self.client.get_users_tweets(
                 self._my_id(), max_results=self.lookup_depth, user_auth=False, **fields
             )
-        return recent.get("data", [])
+        return [post for post in listed(recent) if isinstance(post, dict)]
 
     def _seen_up_to(self, copy_id, cursor):
         """The id a search for the copy's replies starts after.
@@ -249,14 +260,18 @@ class XChannel(Channel):
         oldest_searchable = snowflake(datetime.now(UTC) - self.search_window)
         return max(int(cursor.get(copy_id) or 0), int(copy_id), oldest_searchable)
 
-    def _is_new_reply(self, post, seen):
-        """A reply past its copy's cursor, by someone other than the account (its answers are its own)."""
-        conversation_id = post.get("conversation_id")
+    def _is_new_reply(self, post, seen, since_id):
+        """A reply past its copy's cursor, by someone other than the account (its answers are its own).
+
+        The search finds only posts of the conversations it names: one without its
+        `conversation_id` or `referenced_tweets` is still a reply, placed by what it does name.
+        """
+        conversation_id = identifier(post.get("conversation_id"))
+        references = post.get("referenced_tweets")
         return (
-            conversation_id in seen
-            and int(post["id"]) > seen[conversation_id]
-            and bool(replied_to(post))
-            and post["author_id"] != self._my_id()
+            int(post["id"]) > seen.get(conversation_id, since_id)
+            and (not isinstance(references, list) or bool(replied_to(post)))
+            and identifier(post.get("author_id")) != self._my_id()
         )
 
     def _query_batches(self, seen):
@@ -290,9 +305,11 @@ class XChannel(Channel):
                     user_auth=False,
                     **REPLY_FIELDS,
                 )
-            posts.extend(page.get("data", []))
+            # Errors beside `data` are about expansions (a deleted post referred to, a
+            # suspended author): the posts themselves are there all the same.
+            posts.extend(listed(page))
             users.update(authors(page))
-            next_token = page.get("meta", {}).get("next_token")
+            next_token = mapping(page.get("meta")).get("next_token")
             if not next_token:
                 return posts, users
 
@@ -304,56 +321,116 @@ class XChannel(Channel):
                 found = self.client.get_tweets(
                     post_ids[start : start + self.page_size], user_auth=False, **REPLY_FIELDS
                 )
-            posts.update((post["id"], post) for post in found.get("data", []))
+            asked = set(post_ids[start : start + self.page_size])
+            for post in listed(found):
+                if readable_post(post, self.network):
+                    posts[identifier(post["id"])] = post
             users.update(authors(found))
-            gone.update(
-                str(error.get("resource_id") or error.get("value"))
-                for error in found.get("errors", [])
-                if error.get("type") in GONE_PROBLEMS
-            )
+            gone.update(asked & not_found_ids(found) - posts.keys())
         return posts, users, gone
 
     def _remote_post(self, data):
         return RemotePost(remote_id=data["id"], url=self.post_url.format(id=data["id"]), raw=data)
 
     def _remote_reply(self, post, users):
-        author = users.get(post["author_id"], {})
-        username = author.get("username", "")
-        created_at = datetime.fromisoformat(post["created_at"])
-        earlier = tuple(version for version in post["edit_history_tweet_ids"] if version != post["id"])
+        post_id = identifier(post["id"])
+        author = mapping(users.get(identifier(post.get("author_id"))))
+        username = author.get("username") if isinstance(author.get("username"), str) else ""
+        name = author.get("name") if isinstance(author.get("name"), str) else ""
+        # X's ids carry their moment: a post without a readable created_at was made then.
+        created_at = moment(post.get("created_at")) or moment_of(post_id)
+        earlier = tuple(version for version in edit_history(post) if version != post_id)
+        lang = post.get("lang") if isinstance(post.get("lang"), str) else ""
         return RemoteReply(
-            remote_id=post["id"],
+            remote_id=post_id,
             in_reply_to_id=replied_to(post),
-            author_name=author.get("name") or username,
+            author_name=name or username,
             author_handle=f"@{username}" if username else "",
             author_url=self.profile_url.format(username=username) if username else "",
-            text=post["text"],
+            text=post_text(post),
             text_format="text",
-            language="" if post.get("lang") in UNKNOWN_LANGUAGES else post.get("lang", ""),
+            language="" if lang in UNKNOWN_LANGUAGES else lang,
             # An edit is a post of its own; the reply was written when its chain began.
             created_at=moment_of(earlier[0]) if earlier else created_at,
             edited_at=created_at if earlier else None,
             url=(
-                self.reply_url.format(username=username, id=post["id"])
+                self.reply_url.format(username=username, id=post_id)
                 if username
-                else self.post_url.format(id=post["id"])
+                else self.post_url.format(id=post_id)
             ),
-            conversation_id=post.get("conversation_id", ""),
+            conversation_id=identifier(post.get("conversation_id")),
             replaces=earlier,
             raw={**post, "author": author},
         )
 
 
 def replied_to(post):
-    """The id of the post this one answers; "" if it answers none."""
-    for reference in post.get("referenced_tweets", []):
-        if reference["type"] == "replied_to":
-            return reference["id"]
+    """The id of the post this one answers; "" if it answers none (or says not)."""
+    for reference in records(post.get("referenced_tweets")):
+        if reference.get("type") == "replied_to":
+            return identifier(reference.get("id"))
     return ""
 
 
 def authors(body):
-    return {user["id"]: user for user in body.get("includes", {}).get("users", [])}
+    users = records(mapping(body.get("includes")).get("users"))
+    return {identifier(user.get("id")): user for user in users if identifier(user.get("id"))}
+
+
+def listed(body):
+    """The posts of an answer's `data` list.
+
+    A `data` of another shape is not an item to skip but an answer the module cannot
+    read: it fails the call (a TypeError), so that an import round keeps its cursor.
+    """
+    data = body.get("data", [])
+    if not isinstance(data, list):
+        raise TypeError(f"X sent `data` as {type(data).__name__}, not as a list of posts")
+    return data
+
+
+def readable_post(post, network):
+    """Whether an item can be read at all (an object with an id and a text); logs the one that cannot.
+
+    Everything else a post carries is optional and read with a default.
+    """
+    if isinstance(post, dict) and identifier(post.get("id")).isdigit() and isinstance(post.get("text"), str):
+        return True
+    logger.warning("Skipped an unreadable item from %s: %r", network, redact(post))
+    return False
+
+
+def post_text(post):
+    """A post's text as its author wrote it.
+
+    X sends `&`, `<` and `>` as `&amp;`, `&lt;` and `&gt;` and escapes nothing else;
+    exactly those are undone. html.unescape would also turn what X never escaped
+    into characters (a citizen's literal `&copy` or `&#39;` where X left a bare `&`).
+    """
+    return X_ESCAPED.sub(lambda match: X_ESCAPES[match[0]], post.get("text") or "")
+
+
+def edit_history(post):
+    """A post's edit chain, oldest first; posts from before X's edit feature have none: just the post."""
+    versions = post.get("edit_history_tweet_ids")
+    history = [identifier(version) for version in versions] if isinstance(versions, list) else []
+    return [version for version in history if version] or [identifier(post["id"])]
+
+
+def not_found_ids(body):
+    """The ids X's answer proves gone: its not-found problem for a post asked for, by `resource_id` or `value`."""
+    gone = set()
+    for error in records(body.get("errors")):
+        if (
+            error.get("type") == NOT_FOUND
+            and error.get("resource_type", "tweet") == "tweet"
+            and error.get("parameter", "ids") in LOOKUP_PARAMETERS
+            and error.get("section") != "includes"
+        ):
+            gone.update(
+                found for found in (identifier(error.get(key)) for key in ("resource_id", "value")) if found
+            )
+    return gone
 
 
 def comparable(text):

@@ -223,3 +223,28 @@ def test_urgent_comments_are_flagged_and_mailed_only_to_the_routed_group(article
     assert "Notausgang" in mail.outbox[0].body
     assert "Schöne Veranstaltung" in mail.outbox[1].body
     assert ImportedComment.objects.filter(urgent=False).count() == 1
+
+
+def test_x_replies_in_their_real_shapes_are_imported_and_kept_until_x_proves_them_gone(
+    article, accounts, x_api
+):
+    account = accounts["x"]
+    copy = posted_copy(article, account)
+    old = x_api.app.citizen_reply(copy.remote_id, "Fish & Chips am Markt?")
+    private = x_api.app.citizen_reply(copy.remote_id, "Wann genau?", username="jonas_b")
+    deleted = x_api.app.citizen_reply(copy.remote_id, "Versehen", username="mehmet_y")
+    # A reply from before X's edit feature, without edit_history_tweet_ids.
+    x_api.app.predate_edits(old["id"])
+
+    assert importer.import_account(account.pk) == {"new": 3, "changed": 0, "skipped": 0}
+    x_api.app.protect("jonas_b")
+    x_api.app.delete_reply(deleted["id"])
+    x_api.app.serve_errors_by_value()
+    counts = importer.refresh_account(account.pk)
+
+    assert counts == {"changed": 0, "deleted": 1}
+    assert list(comments(account).values_list("remote_id", "text")) == [
+        (old["id"], "Fish & Chips am Markt?"),
+        (private["id"], "Wann genau?"),
+    ]
+    assert "Fish &amp; Chips" in comments(account).get(remote_id=old["id"]).html

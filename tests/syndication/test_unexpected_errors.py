@@ -43,8 +43,8 @@ def posted_on_x(city, x_api):
 
 
 def test_an_answer_of_an_unexpected_shape_needs_a_person_after_one_attempt(city, posted_on_x, x_api, caplog):
-    # X says how many edits are left as text ("4"): the module compares it with a number.
-    x_api.app.serve_odd_shapes()
+    # X answers the edit with the new post in a list of one: the module cannot read it.
+    x_api.app.serve_odd_shapes(made_as_list=True)
     release_new_text(posted_on_x)
     delivery = delivery_of(posted_on_x, city["x"])
 
@@ -57,7 +57,8 @@ def test_an_answer_of_an_unexpected_shape_needs_a_person_after_one_attempt(city,
     assert (attempt.action, attempt.outcome) == (Delivery.Action.UPDATE, DeliveryAttempt.Outcome.UNKNOWN)
     assert attempt.error == delivery.last_error
     assert tracebacks(caplog, "TypeError")
-    assert [post["text"] for post in x_api.app.posts()] == [TEXT]
+    # Why a person: the edit did reach X.
+    assert [post["text"] for post in x_api.app.posts()] == [TEXT, CHANGED]
 
 
 def test_an_account_whose_channel_cannot_be_made_fails_without_a_call(city, x_api, caplog):
@@ -97,7 +98,7 @@ def test_an_unexpected_error_in_the_worker_is_mailed_and_leaves_nothing_sending(
     city = city_accounts(mastodon, x_api, Group.objects.create(name="Redaktion Kultur"))
     article = article_with_excerpts([city["x"]])
     wait_for(settled(article, city["x"], Delivery.State.POSTED), message="the copy to be posted")
-    x_api.app.serve_odd_shapes()
+    x_api.app.serve_odd_shapes(made_as_list=True)
 
     release_new_text(article)
 

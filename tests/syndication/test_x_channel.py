@@ -700,3 +700,174 @@ def test_in_the_demo_citizens_answer_a_new_post_in_german_and_english():
     assert 2 <= len(replies) <= 3
     assert "de" in {reply.language for reply in replies}
     assert {reply.conversation_id for reply in replies} == {copy}
+
+
+# X's real answers, read tolerantly
+
+
+def test_an_edit_goes_out_when_x_says_how_many_edits_are_left_as_text(x, channel):
+    original = channel.publish("Sperrung bis Freitag", idempotency_key="d-1")
+    # edit_controls.edits_remaining arrives as "5", as X sent it in October 2022.
+    x.app.serve_odd_shapes()
+
+    edited = channel.update(original.remote_id, "Sperrung bis Montag")
+
+    assert edited.raw["edit_history_tweet_ids"] == [original.remote_id, edited.remote_id]
+    assert live_texts(x)[-1] == "Sperrung bis Montag"
+
+
+def test_no_edits_left_is_read_from_text_as_well(x, channel):
+    latest = channel.publish("Version 0", idempotency_key="d-1")
+    for number in range(1, 6):
+        latest = channel.update(latest.remote_id, f"Version {number}")
+    x.app.serve_odd_shapes()
+    posts_before = len(x.app.posts())
+
+    with pytest.raises(PermanentError) as refused:
+        channel.update(latest.remote_id, "Version 6")
+
+    assert "fünf" in str(refused.value.message)
+    assert len(x.app.posts()) == posts_before
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [(4, 4), ("4", 4), (" 4 ", 4), (4.0, 4), ("4.5", None), (True, None), (None, None), ("vier", None)],
+)
+def test_numbers_are_read_from_numbers_and_their_text(value, number):
+    from syndication.channels.reading import whole_number
+
+    assert whole_number(value) == number
+
+
+def test_a_reply_from_before_xs_edit_feature_is_fetched_and_refreshed(x, channel):
+    copy = publish(channel, "Stadtbücherei verlängert die Öffnungszeiten")
+    old = x.app.citizen_reply(copy, "Auch samstags?")
+    other = x.app.citizen_reply(copy, "Sehr gut!", username="jonas_r")
+    x.app.predate_edits(old["id"])
+
+    batch = channel.fetch_replies([copy], None)
+    current = channel.refresh_replies([old["id"], other["id"]])
+
+    assert [(reply.remote_id, reply.replaces) for reply in batch.replies] == [
+        (old["id"], ()),
+        (other["id"], ()),
+    ]
+    assert batch.cursor == {copy: other["id"]}
+    assert current[old["id"]].text == "Auch samstags?"
+    assert current[old["id"]].edited_at is None
+    assert current[other["id"]].text == "Sehr gut!"
+
+
+def test_a_reply_without_its_optional_fields_is_read_with_what_it_has(x, channel):
+    made = x.app.citizen_reply(publish(channel, "Neue Buslinie 12"), "Endlich!")
+
+    # X's default fields only: id and text; no time, author, conversation or edit history.
+    reply = channel._remote_reply({"id": made["id"], "text": "Endlich!"}, users={})
+
+    # The time comes from the id, as X makes its ids.
+    assert abs(reply.created_at.timestamp() - time.time()) < 60
+    assert (reply.remote_id, reply.author_handle, reply.conversation_id, reply.replaces) == (
+        made["id"],
+        "",
+        "",
+        (),
+    )
+
+
+def test_only_an_unreadable_reply_is_skipped_logged_redacted_and_passed_by_the_cursor(x, channel, caplog):
+    copy = publish(channel, "Hitzewarnung für Samstag")
+    before = x.app.citizen_reply(copy, "Danke für die Warnung", username="lena_k")
+    broken = x.app.citizen_reply(copy, "access_token=geheim123456 steht hier", username="jonas_r")
+    after = x.app.citizen_reply(copy, "Gibt es Trinkbrunnen?", username="mehmet_y")
+    x.app.malform(broken["id"])
+
+    batch = channel.fetch_replies([copy], None)
+
+    assert [reply.remote_id for reply in batch.replies] == [before["id"], after["id"]]
+    assert batch.cursor == {copy: after["id"]}
+    [logged] = [record.getMessage() for record in caplog.records if broken["id"] in record.getMessage()]
+    assert "geheim123456" not in logged
+
+
+def test_a_replys_escaped_text_reads_as_its_author_wrote_it(x, channel):
+    copy = publish(channel, "Imbiss am Markt")
+    made = x.app.citizen_reply(copy, "Fish & Chips <3 und &lt; bleibt &lt; > ok")
+
+    [fetched] = channel.fetch_replies([copy], None).replies
+    refreshed = channel.refresh_replies([made["id"]])[made["id"]]
+
+    assert made["text"] == "Fish &amp; Chips &lt;3 und &amp;lt; bleibt &amp;lt; &gt; ok"
+    assert fetched.text == refreshed.text == "Fish & Chips <3 und &lt; bleibt &lt; > ok"
+
+
+def test_a_post_with_an_ampersand_is_found_after_an_unknown_outcome(x, channel):
+    x.faults.timeout("POST", "/2/tweets", HOLD, after=True)
+
+    with pytest.raises(OutcomeUnknown):
+        channel.publish("Kunst & Kultur: <Programm> ab Freitag", idempotency_key="d-1")
+
+    found = channel.find_post("Kunst & Kultur: <Programm> ab Freitag", idempotency_key="d-1")
+    assert found is not None
+    assert found.remote_id == x.app.posts()[0]["id"]
+
+
+def test_a_search_page_with_errors_for_a_suspended_author_still_brings_its_replies(x, channel):
+    copy = publish(channel, "Sperrmüll-Termine online")
+    kept = x.app.citizen_reply(copy, "Praktisch!", username="lena_k")
+    spam = x.app.citizen_reply(copy, "Billige Uhren hier", username="spam_bot")
+    x.app.suspend("spam_bot")
+
+    batch = channel.fetch_replies([copy], None)
+
+    assert [reply.remote_id for reply in batch.replies] == [kept["id"], spam["id"]]
+    assert batch.replies[0].author_handle == "@lena_k"
+    assert batch.replies[1].author_handle == ""
+    assert batch.cursor == {copy: spam["id"]}
+
+
+def test_a_deletion_named_only_by_value_is_gone(x, channel):
+    copy = publish(channel, "Sperrung der Brücke")
+    deleted = x.app.citizen_reply(copy, "Das war ein Versehen.")
+    x.app.delete_reply(deleted["id"])
+    x.app.serve_errors_by_value()
+
+    assert channel.refresh_replies([deleted["id"]]) == {deleted["id"]: None}
+
+
+def test_a_reply_whose_author_is_protected_or_suspended_is_not_concluded_gone(x, channel):
+    copy = publish(channel, "Sperrung der Brücke")
+    private = x.app.citizen_reply(copy, "Bis wann?", username="lena_k")
+    banned = x.app.citizen_reply(copy, "Unsinn", username="spam_bot")
+    x.app.protect("lena_k")
+    x.app.suspend("spam_bot")
+
+    current = channel.refresh_replies([private["id"], banned["id"]])
+
+    # Protected: not visible, which proves no deletion; the comment stays as it is.
+    assert private["id"] not in current
+    assert current[banned["id"]].text == "Unsinn"
+
+
+def test_an_unclear_lookup_answer_changes_nothing():
+    from syndication.channels.x import not_found_ids
+
+    referenced = {
+        "value": "111",
+        "detail": "Could not find tweet with referenced_tweets.id: [111].",
+        "title": "Not Found Error",
+        "resource_type": "tweet",
+        "parameter": "referenced_tweets.id",
+        "resource_id": "111",
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    }
+    by_value = {
+        "value": "222",
+        "detail": "Could not find tweet with ids: [222].",
+        "title": "Not Found Error",
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    }
+    unclear = [{"title": "Service Unavailable"}, "222", {"type": "about:blank", "value": "333"}]
+
+    assert not_found_ids({"errors": [referenced, by_value, *unclear]}) == {"222"}
+    assert not_found_ids({"errors": "222"}) == set()
