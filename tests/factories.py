@@ -121,3 +121,24 @@ def user(username=None, groups=(), **kwargs):
     )
     account.groups.add(*groups)
     return account
+
+
+def publication(**overrides):
+    """A released page as the channels that carry more than the excerpt receive it."""
+    from datetime import UTC, datetime
+
+    from syndication.channels.base import Publication
+
+    values = {
+        "page_id": 7,
+        "title": "Museumsnacht",
+        "url": "https://musterstadt.example/kultur/museumsnacht/",
+        "teaser": "30 Stationen, ein Ticket.",
+        "body_html": "<p>Text</p>",
+        "body_text": "Text",
+        "kind": "news",
+        "section": "Kultur",
+        "topics": ("kultur",),
+        "published_at": datetime(2026, 11, 27, 12, tzinfo=UTC),
+    }
+    return Publication(**{**values, **overrides})

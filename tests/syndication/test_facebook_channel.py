@@ -2,7 +2,6 @@
 
 import socket
 import threading
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -13,11 +12,11 @@ from syndication.channels.base import (
     MediaFile,
     OutcomeUnknown,
     PermanentError,
-    Publication,
     PublishedImage,
     TransientError,
 )
 from syndication.channels.facebook import FacebookChannel
+from tests import factories
 from tests.conftest import wait_for
 from tests.fixtures.facebook import facebook_credentials
 
@@ -35,19 +34,7 @@ def channel(facebook_api):
 
 
 def publication(*images):
-    return Publication(
-        page_id=7,
-        title="Museumsnacht",
-        url="https://musterstadt.example/kultur/museumsnacht/",
-        teaser="30 Stationen, ein Ticket.",
-        body_html="<p>Text</p>",
-        body_text="Text",
-        kind="news",
-        section="Kultur",
-        topics=("kultur",),
-        published_at=datetime(2026, 11, 27, 12, tzinfo=UTC),
-        images=images,
-    )
+    return factories.publication(images=images)
 
 
 def image(tmp_path, name="museum.png", data=PNG):

@@ -1,15 +1,11 @@
 """Facebook, Flickr and YouTube go out through the one transport: no internal address, no redirect followed."""
 
-import socket
-from datetime import UTC, datetime
-
 import pytest
 
 from sandbox import facebook, flickr, youtube
 from syndication.channels.base import (
     ChannelError,
     PermanentError,
-    Publication,
     PublishedImage,
     PublishedVideo,
 )
@@ -31,37 +27,6 @@ CREDENTIALS = {
 # Three spellings of this machine: short dotted, a plain number, and a name.
 INTERNAL_HOSTS = ("127.1", "2130706433", "localhost")
 LOOPBACK_RULE = "ist eine Loopback-Adresse (dieser Rechner)"
-
-
-class Listener:
-    """A TCP port on 127.0.0.1 that counts the connections made to it.
-
-    The kernel completes a connection before anyone accepts it, so counting what
-    waits in the backlog misses none, however quickly the client gave up.
-    """
-
-    def __init__(self, server):
-        self.server = server
-        self.port = server.getsockname()[1]
-        self.count = 0
-
-    def accepted(self):
-        while True:
-            try:
-                connection, _address = self.server.accept()
-            except BlockingIOError:
-                return self.count
-            connection.close()
-            self.count += 1
-
-
-@pytest.fixture
-def listener():
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        server.setblocking(False)
-        yield Listener(server)
 
 
 def account_at(network, base_url):
@@ -100,7 +65,7 @@ def test_an_account_on_an_internal_address_fails_permanently_and_nothing_connect
     assert attempt.outcome == DeliveryAttempt.Outcome.PERMANENT
     assert f"Die Adresse {host} ist nicht erlaubt" in attempt.error
     assert LOOPBACK_RULE in attempt.error
-    assert listener.accepted() == 0
+    assert listener.connections() == 0
 
 
 def test_youtubes_token_renewal_goes_through_the_transport_too(youtube_api, listener, tmp_path):
@@ -110,11 +75,11 @@ def test_youtubes_token_renewal_goes_through_the_transport_too(youtube_api, list
     channel.token_uri = f"http://localhost:{listener.port}/token"
 
     with pytest.raises(PermanentError) as refused:
-        channel.publish(TEXT, idempotency_key="d-1", publication=page_with(video=video(tmp_path)))
+        channel.publish(TEXT, idempotency_key="d-1", publication=factories.publication(video=video(tmp_path)))
 
     assert "Die Adresse localhost ist nicht erlaubt" in refused.value.message
     assert LOOPBACK_RULE in refused.value.message
-    assert listener.accepted() == 0
+    assert listener.connections() == 0
     assert youtube_api.app.requests_seen("POST", "/upload/youtube/v3/videos") == 1
     assert youtube_api.app.requests_seen("POST", "/token") == 0
 
@@ -135,10 +100,12 @@ def test_facebook_does_not_follow_a_redirect(facebook_api, listener, tmp_path):
     channel = FacebookChannel(facebook_api.url, dict(CREDENTIALS["facebook"]), timeout=TIMEOUT)
 
     with pytest.raises(ChannelError) as failed:
-        channel.publish(TEXT, idempotency_key="d-1", publication=page_with(images=(image(tmp_path),)))
+        channel.publish(
+            TEXT, idempotency_key="d-1", publication=factories.publication(images=(image(tmp_path),))
+        )
 
     assert failed.value.status == 307
-    assert listener.accepted() == 0
+    assert listener.connections() == 0
     assert facebook_api.app.posts() == []
 
 
@@ -147,11 +114,13 @@ def test_flickr_does_not_follow_a_redirect_and_keeps_the_answer(flickr_api, list
     channel = FlickrChannel(flickr_api.url, dict(CREDENTIALS["flickr"]), timeout=TIMEOUT)
 
     with pytest.raises(ChannelError) as failed:
-        channel.publish(TEXT, idempotency_key="d-1", publication=page_with(images=(image(tmp_path),)))
+        channel.publish(
+            TEXT, idempotency_key="d-1", publication=factories.publication(images=(image(tmp_path),))
+        )
 
     assert failed.value.status == 307
     assert failed.value.response.headers["Location"] == redirect_to(listener)["Location"]
-    assert listener.accepted() == 0
+    assert listener.connections() == 0
     assert flickr_api.app.posts() == []
 
 
@@ -160,29 +129,12 @@ def test_youtube_does_not_follow_a_redirect_and_keeps_the_answer(youtube_api, li
     channel = YouTubeChannel(youtube_api.url, dict(CREDENTIALS["youtube"]), timeout=TIMEOUT)
 
     with pytest.raises(ChannelError) as failed:
-        channel.publish(TEXT, idempotency_key="d-1", publication=page_with(video=video(tmp_path)))
+        channel.publish(TEXT, idempotency_key="d-1", publication=factories.publication(video=video(tmp_path)))
 
     assert failed.value.status == 307
     assert failed.value.response.headers["Location"] == redirect_to(listener)["Location"]
-    assert listener.accepted() == 0
+    assert listener.connections() == 0
     assert youtube_api.app.posts() == []
-
-
-def page_with(images=(), video=None):
-    return Publication(
-        page_id=7,
-        title="Museumsnacht",
-        url="https://musterstadt.example/kultur/museumsnacht/",
-        teaser="30 Stationen, ein Ticket.",
-        body_html="<p>Text</p>",
-        body_text="Text",
-        kind="news",
-        section="Kultur",
-        topics=("kultur",),
-        published_at=datetime(2026, 11, 27, 12, tzinfo=UTC),
-        images=images,
-        video=video,
-    )
 
 
 def image(tmp_path):

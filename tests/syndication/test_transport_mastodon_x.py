@@ -1,8 +1,5 @@
 """Mastodon and X through the outbound transport: refused addresses, unfollowed redirects, exact answers, kept connections."""
 
-import socket
-import threading
-
 import pytest
 
 from sandbox import x_api as x_stand_in
@@ -20,53 +17,6 @@ pytestmark = pytest.mark.django_db
 TEXT = "Museumsnacht am Samstag: 30 Stationen, ein Ticket. https://musterstadt.example/kultur/museumsnacht/"
 NETWORKS = ["mastodon", "x"]
 MASTODON_STATUSES = "^/api/v1/statuses$"
-
-
-class Listener:
-    """A plain TCP listener on 127.0.0.1 that accepts, counts and closes every connection."""
-
-    def __init__(self):
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.settimeout(0.05)
-        self.port = self._socket.getsockname()[1]
-        self._accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                connection, _address = self._socket.accept()
-            except TimeoutError:
-                continue
-            self._accepted += 1
-            connection.close()
-
-    def connections(self):
-        """Connections made to the listener so far, those not yet accepted included; stops it."""
-        self._stop.set()
-        self._thread.join()
-        self._socket.setblocking(False)
-        while True:
-            try:
-                connection, _address = self._socket.accept()
-            except BlockingIOError:
-                return self._accepted
-            self._accepted += 1
-            connection.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self._socket.close()
-
-
-@pytest.fixture
-def listener():
-    running = Listener()
-    yield running
-    running.close()
 
 
 @pytest.fixture
