@@ -7,7 +7,6 @@ completed from what Flickr already holds instead of uploading a photo twice.
 """
 
 import html
-import re
 import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -34,6 +33,7 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.channels.reading import mapping, whole_number
 from syndication.transport import retry_after
 
 # The account's base URL stands for https://www.flickr.com/services.
@@ -43,11 +43,25 @@ UPLOAD_PATH = "/upload/"
 FLICKR_HOSTS = {"flickr.com", "www.flickr.com", "api.flickr.com"}
 UPLOAD_HOST = "up.flickr.com"
 FORM = "application/x-www-form-urlencoded"
-# Flickr answers its errors in-band, numbered. These say "try again later":
-# service unavailable, a write that failed for a passing reason, search unavailable.
-TRANSIENT_CODES = {105, 106, 10}
-# "Photo not found" / "Photoset not found", and addPhoto's "Photo already in set".
-NOT_FOUND = 1
+# Flickr answers its errors in-band, numbered. These say "try again later" for every
+# method: service unavailable, a write that failed for a passing reason.
+TRANSIENT_CODES = {105, 106}
+# A method's own numbers mean something else for each method (addPhoto's 10 is the
+# album's maximum): these say "later" only for the method that documents it.
+TRANSIENT_CODES_OF = {
+    "flickr.photos.search": {10},  # "Sorry, the Flickr search API is not currently available."
+    "flickr.photos.comments.addComment": {9},  # "User is posting comments too fast."
+}
+# What counts as gone: only the "Photo not found" / "Photoset not found" a method
+# documents for the very photo or album it was asked about. A refused token or
+# permission (98, 99) never does.
+GONE_CODES_OF = {
+    "flickr.photosets.getPhotos": {1},
+    "flickr.photosets.delete": {1},
+    "flickr.photos.delete": {1},
+    "flickr.photos.comments.getList": {1},
+}
+# addPhoto's "Photo already in set".
 ALREADY_IN_SET = 3
 # Machine tags (namespace:predicate=value) on every photo of a copy.
 COPY_TAG = "stadtfunk:copy"
@@ -67,15 +81,20 @@ KEPT_COMMENT_FIELDS = (
     "permalink",
     "_content",
 )
-LEADING_MENTION = re.compile(r"^@\S+\s+")
 
 
 class FlickrError(PermanentError):
     """One of Flickr's numbered errors that trying again will not mend."""
 
-    def __init__(self, message, *, code, **kwargs):
+    def __init__(self, message, *, code, method="", **kwargs):
         super().__init__(message, **kwargs)
         self.code = code
+        self.method = method
+
+    @property
+    def gone(self):
+        """Whether Flickr said the photo or album this call was about does not exist."""
+        return self.code in GONE_CODES_OF.get(self.method, ())
 
 
 class FlickrChannel(Channel):
@@ -191,7 +210,7 @@ class FlickrChannel(Channel):
         try:
             photos, _title = self._album_photos(remote_id)
         except FlickrError as error:
-            if error.code == NOT_FOUND:
+            if error.gone:
                 return
             raise
         for photo in photos:
@@ -229,7 +248,7 @@ class FlickrChannel(Channel):
             try:
                 photos, _title = self._album_photos(copy_id)
             except FlickrError as error:
-                if error.code == NOT_FOUND:
+                if error.gone:
                     continue
                 raise
             fresh = []
@@ -261,7 +280,7 @@ class FlickrChannel(Channel):
             try:
                 comments = {comment.get("id"): comment for comment in self._comments(photo_id)}
             except FlickrError as error:
-                if error.code != NOT_FOUND:
+                if not error.gone:
                     raise
                 # The photo is gone, and its comments with it.
                 comments = {}
@@ -299,11 +318,16 @@ class FlickrChannel(Channel):
         return self._remote_comment(photo_id, comment)
 
     def find_reply(self, in_reply_to_id, text, *, idempotency_key):
-        photo_id, _comment_id = self._photo_and_comment(in_reply_to_id)
+        photo_id, comment_id = self._photo_and_comment(in_reply_to_id)
         me = self._me()["id"]
-        wanted = comparable(text)
-        for comment in self._comments(photo_id):
-            if comment.get("author") == me and comparable(comment.get("_content", "")) == wanted:
+        comments = self._comments(photo_id)
+        parent = next((c for c in comments if comment_id and c.get("id") == comment_id), None)
+        # The answer went out as reply() wrote it: opened with the name of whom it answers,
+        # which may hold spaces ("@Rev Dan Catt …").
+        sent = self.answer_text(text, parent.get("authorname", "")) if parent else text
+        wanted = {comparable(text), comparable(sent)}
+        for comment in comments:
+            if comment.get("author") == me and comparable(comment.get("_content", "")) in wanted:
                 return self._remote_comment(photo_id, comment)
         return None
 
@@ -324,7 +348,7 @@ class FlickrChannel(Channel):
                 response = self._session.get(url, params=params, auth=self._auth)
         check_status(response)
         try:
-            body = response.json()
+            body = mapping(response.json())
         except ValueError:
             lost = OutcomeUnknown if write else TransientError
             raise lost(
@@ -334,13 +358,13 @@ class FlickrChannel(Channel):
             ) from None
         if body.get("stat") == "ok":
             return body
-        raise flickr_error(body.get("code"), body.get("message") or str(body), body)
+        raise flickr_error(method, body.get("code"), body.get("message") or str(body), body)
 
     def _call_unless_gone(self, method, **params):
         try:
             self._call(method, write=True, **params)
         except FlickrError as error:
-            if error.code != NOT_FOUND:
+            if not error.gone:
                 raise
 
     def _upload(self, image, **fields):
@@ -379,9 +403,9 @@ class FlickrChannel(Channel):
         if answer.get("stat") == "ok" and answer.findtext("photoid"):
             return answer.findtext("photoid").strip()
         error = answer.find("err")
-        code = int(error.get("code")) if error is not None and error.get("code", "").isdigit() else None
+        code = error.get("code") if error is not None else None
         message = error.get("msg") if error is not None else response.text[:200]
-        raise flickr_error(code, message, response)
+        raise flickr_error("flickr.photos.upload", code, message, response)
 
     def _upload_url(self):
         parts = urlsplit(self.base_url)
@@ -436,15 +460,16 @@ class FlickrChannel(Channel):
                     page=str(page),
                 )["photoset"]
             except FlickrError as error:
-                if gone_message and error.code == NOT_FOUND:
+                if gone_message and error.gone:
                     raise FlickrError(
                         _("Das Album ist auf Flickr nicht mehr vorhanden."),
-                        code=NOT_FOUND,
+                        code=error.code,
+                        method=error.method,
                         response=error.response,
                     ) from error
                 raise
             photos.extend(answer.get("photo", []))
-            if page >= int(answer.get("pages") or 1):
+            if page >= (whole_number(answer.get("pages")) or 1):
                 return photos, answer.get("title", "")
             page += 1
 
@@ -543,9 +568,9 @@ def is_new(comment, since, seen):
 
 
 def comparable(text):
-    """A comment's text as it can be compared: Flickr may turn links into HTML; the mention may lead."""
+    """A comment's text as it can be compared: Flickr may turn links into HTML."""
     text = html.unescape(strip_tags(unicodedata.normalize("NFC", text)))
-    return " ".join(LEADING_MENTION.sub("", text.strip()).split())
+    return " ".join(text.split())
 
 
 def check_status(response):
@@ -561,11 +586,16 @@ def check_status(response):
         raise PermanentError(http_message(response), status=response.status_code, response=response)
 
 
-def flickr_error(code, message, answer):
-    """One of Flickr's numbered errors; `answer` is its JSON body (REST) or the response (upload)."""
-    if code in TRANSIENT_CODES:
+def flickr_error(method, code, message, answer):
+    """One of Flickr's numbered errors of `method`; `answer` is its JSON body (REST) or the response (upload).
+
+    Flickr's JSON turns attributes into strings, its error code included ("97"), so
+    the code is read as a number from either.
+    """
+    code = whole_number(code)
+    if code in TRANSIENT_CODES or code in TRANSIENT_CODES_OF.get(method, ()):
         return TransientError(message, status=200, response=answer)
-    return FlickrError(message, code=code, status=200, response=answer)
+    return FlickrError(message, code=code, method=method, status=200, response=answer)
 
 
 def http_message(response):

@@ -38,6 +38,7 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.channels.reading import whole_number
 from syndication.transport import OutboundSession, retry_after
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 TRANSIENT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "backendError", "internalError"}
 # Copies whose comments cannot be read any more: the video is gone, or its comments are switched off.
 UNREADABLE_COPY_REASONS = {"videoNotFound", "commentsDisabled"}
+# What counts as gone: only the reason a call documents for the very video or comment it
+# names. A bare 404 (the core `notFound`: some resource of the request) or a refused
+# permission is no proof.
+VIDEO_GONE = "videoNotFound"
+COMMENT_GONE = "commentNotFound"
 # A copy without a new comment for this long is read at most once in this interval.
 QUIET_AFTER = timedelta(days=2)
 QUIET_INTERVAL = timedelta(hours=1)
@@ -241,7 +247,7 @@ class YouTubeChannel(Channel):
             with self._errors(changes=True):
                 self.youtube.videos().delete(id=remote_id).execute()
         except PermanentError as error:
-            if error.status != 404:
+            if error_reason(error.response) != VIDEO_GONE:
                 raise
 
     def find_post(self, text, *, idempotency_key):
@@ -299,7 +305,7 @@ class YouTubeChannel(Channel):
         current = {}
         for start in range(0, len(reply_ids), IDS_PER_REQUEST):
             batch = reply_ids[start : start + IDS_PER_REQUEST]
-            found = {comment["id"]: comment for comment in self._comments_by_id(batch)}
+            found = {comment["id"]: comment for comment in self._current_comments(batch)}
             for reply_id in batch:
                 if reply_id not in found:
                     current[reply_id] = None
@@ -315,21 +321,23 @@ class YouTubeChannel(Channel):
         return f"{to_handle} {text}"
 
     def reply(self, in_reply_to_id, text, *, idempotency_key):
-        thread_id, handle = self._thread_of(in_reply_to_id)
+        thread_id, handle, video_id = self._thread_of(in_reply_to_id)
         body = {"snippet": {"parentId": thread_id, "textOriginal": self.answer_text(text, handle)}}
         with self._errors(changes=True):
             created = self.youtube.comments().insert(part="snippet", body=body).execute()
-        return RemotePost(remote_id=created["id"], url=self._comment_url(created), raw=created)
+        return RemotePost(remote_id=created["id"], url=self._comment_url(created, video_id), raw=created)
 
     def find_reply(self, in_reply_to_id, text, *, idempotency_key):
         # A comment carries no key: the answer is recognised in its thread by its author and text.
-        thread_id, handle = self._thread_of(in_reply_to_id)
+        thread_id, handle, video_id = self._thread_of(in_reply_to_id)
         wanted = comparable(self.answer_text(text, handle))
         own_channel_id = self._own_channel()["id"]
         for comment in self._replies_of(thread_id):
             snippet = comment["snippet"]
             if author_channel(comment) == own_channel_id and comparable(snippet["textDisplay"]) == wanted:
-                return RemotePost(remote_id=comment["id"], url=self._comment_url(comment), raw=comment)
+                return RemotePost(
+                    remote_id=comment["id"], url=self._comment_url(comment, video_id), raw=comment
+                )
         return None
 
     # Reading
@@ -389,7 +397,7 @@ class YouTubeChannel(Channel):
         snippet = thread.get("snippet") or {}
         top = snippet.get("topLevelComment")
         included = (thread.get("replies") or {}).get("comments", [])
-        if snippet.get("totalReplyCount", 0) > len(included):
+        if (whole_number(snippet.get("totalReplyCount")) or 0) > len(included):
             included = self._replies_of(thread["id"])
         return ([top] if top else []) + included
 
@@ -422,20 +430,46 @@ class YouTubeChannel(Channel):
             )
         return found.get("items", [])
 
+    def _current_comments(self, comment_ids):
+        """The comments of these ids that still exist.
+
+        YouTube leaves a deleted comment out of the list, or answers `commentNotFound`
+        for the whole request; then each id is asked alone, and only one that YouTube
+        does not find by itself is gone.
+        """
+        try:
+            return self._comments_by_id(comment_ids)
+        except PermanentError as error:
+            if error_reason(error.response) != COMMENT_GONE:
+                raise
+            if len(comment_ids) == 1:
+                return []
+        return [comment for comment_id in comment_ids for comment in self._current_comments([comment_id])]
+
     def _thread_of(self, comment_id):
-        """The top-level comment an answer goes under, and the handle of whom it answers."""
+        """The top-level comment an answer goes under, the handle of whom it answers, and the video."""
         found = self._comments_by_id([comment_id])
         if not found:
             raise PermanentError(_("Der Kommentar ist auf YouTube nicht mehr vorhanden."))
         snippet = found[0]["snippet"]
-        return snippet.get("parentId") or found[0]["id"], snippet.get("authorDisplayName", "")
+        thread_id = snippet.get("parentId") or found[0]["id"]
+        # The comments resource names no video; its thread does.
+        video_id = snippet.get("videoId") or self._video_of_thread(thread_id)
+        return thread_id, snippet.get("authorDisplayName", ""), video_id
+
+    def _video_of_thread(self, thread_id):
+        with self._errors(changes=False):
+            found = self.youtube.commentThreads().list(id=thread_id, part="snippet").execute()
+        threads = found.get("items", [])
+        if not threads:
+            raise PermanentError(_("Der Kommentar ist auf YouTube nicht mehr vorhanden."))
+        return threads[0]["snippet"]["videoId"]
 
     def _remote_post(self, video):
         return RemotePost(remote_id=video["id"], url=f"{self.watch_base}/watch?v={video['id']}", raw=video)
 
-    def _comment_url(self, comment):
-        snippet = comment["snippet"]
-        return f"{self.watch_base}/watch?v={snippet.get('videoId', '')}&lc={comment['id']}"
+    def _comment_url(self, comment, video_id):
+        return f"{self.watch_base}/watch?v={video_id}&lc={comment['id']}"
 
     def _remote_reply(self, comment, video_id=""):
         snippet = comment["snippet"]

@@ -9,10 +9,14 @@ comes from, the request it answers, and the answer as documented:
       "response": {"status": 200, "headers": {"Content-Type": "application/json"}, "body": {...}}
     }
 
-`path` is a shell pattern (`/2/tweets/*`); `body` is JSON, `text` a body sent as
-it is (XML, HTML, garbage). A fixture answers once unless `"times"` says more
-(0: every time); the server answers 599 with the unmatched request otherwise, so a
-call nobody documented fails loudly.
+`path` is a shell pattern (`/2/tweets/*`); `query` and `form` are fields the
+request's query or its form-encoded body must carry (Flickr names its method in
+the form of a POST). `body` is JSON, `text` a body sent as it is (XML, HTML,
+garbage). `{origin}` in a header's value stands for the replay's own address, for
+answers that point back at the server (a resumable upload's session URI). A
+fixture answers once unless `"times"` says more (0: every time); the server
+answers 599 with the unmatched request otherwise, so a call nobody documented
+fails loudly.
 """
 
 import json
@@ -20,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from sandbox.faults import Reply, StandIn, start_in_thread
 
@@ -38,6 +43,8 @@ class Fixture:
     times: int = 1
     # Query parameters the request must carry (a subset match).
     query: dict = field(default_factory=dict)
+    # Fields the request's form-encoded body must carry (a subset match).
+    form: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, network, name):
@@ -52,6 +59,7 @@ class Fixture:
             method=data["request"]["method"].upper(),
             path=data["request"]["path"],
             query=data["request"].get("query", {}),
+            form=data["request"].get("form", {}),
             status=response["status"],
             headers=response.get("headers", {}),
             body=body,
@@ -63,7 +71,19 @@ class Fixture:
             request.method == self.method
             and fnmatchcase(request.path, self.path)
             and all(request.query.get(key) == value for key, value in self.query.items())
+            and all(form_of(request).get(key) == value for key, value in self.form.items())
         )
+
+    def headers_for(self, request):
+        origin = f"http://{request.headers.get('host', '')}"
+        return {name: value.replace("{origin}", origin) for name, value in self.headers.items()}
+
+
+def form_of(request):
+    """The fields of a form-encoded body; {} for any other body."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    return dict(parse_qsl(request.body.decode(errors="replace"), keep_blank_values=True))
 
 
 class Replay(StandIn):
@@ -87,7 +107,7 @@ class Replay(StandIn):
                     elif fixture.times > 1:
                         fixture.times -= 1
                     self.answered.append(fixture.name)
-                    return Reply(fixture.status, fixture.body, dict(fixture.headers))
+                    return Reply(fixture.status, fixture.body, fixture.headers_for(request))
         return Reply(599, {"unmatched": f"{request.method} {request.path}", "query": request.query})
 
     def reset(self):
