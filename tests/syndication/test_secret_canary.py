@@ -306,10 +306,13 @@ def read_http_request(conn):
 
 
 class HostileSMTP(HostileServer):
-    """Offers AUTH PLAIN. reset: takes the message, then RST; garbage: answers AUTH with HTML quoting it; echo: 535 quoting it."""
+    """Offers AUTH PLAIN. reset: takes the message, then RST; garbage: answers AUTH with HTML quoting it; echo: 535 quoting it.
+
+    It offers no STARTTLS, so the address says so: the password must reach it for the test to mean anything.
+    """
 
     def url(self):
-        return f"smtp://{MAIL_USER}@127.0.0.1:{self.port}"
+        return f"smtp://{MAIL_USER}@127.0.0.1:{self.port}?starttls=no"
 
     def converse(self, conn):
         conn.sendall(b"220 mail.musterstadt.example ESMTP\r\n")
