@@ -144,6 +144,16 @@ def test_fetch_replies_reads_the_thread_and_a_later_round_returns_nothing_new():
         assert pds.app.unanswered() == []
 
 
+def test_fetch_replies_reads_on_below_the_tenth_level_where_the_thread_ended():
+    with bluesky("get_post_thread_deep", "get_post_thread_below") as (entryway, pds):
+        batch = channel_for(entryway).fetch_replies([COPY], None)
+
+        assert [reply.text for reply in batch.replies] == [f"Ebene {level}" for level in range(1, 12)]
+        assert [request.query["uri"] for request in pds.app.seen] == [COPY, batch.replies[9].remote_id]
+        assert batch.replies[10].in_reply_to_id == batch.replies[9].remote_id
+        assert pds.app.unanswered() == []
+
+
 def test_refresh_replies_keeps_what_getposts_returns_and_drops_what_it_leaves_out():
     with bluesky("get_posts") as (entryway, pds):
         current = channel_for(entryway).refresh_replies([REPLY, OTHER_REPLY])
