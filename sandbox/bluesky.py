@@ -172,12 +172,13 @@ class PdsState:
 class BlueskyStandIn(faults.StandIn):
     """A PDS and the AppView behind it, held in memory; every public method is thread-safe."""
 
-    def __init__(self, *, rate_limit=RATE_LIMIT, citizen_replies_after=None, pds_url=None):
+    def __init__(self, *, rate_limit=RATE_LIMIT, citizen_replies_after=None):
         self._lock = threading.RLock()
         self._default_rate_limit = rate_limit
         self.citizen_replies_after = citizen_replies_after
-        # Where a session's didDoc sends the account's later calls; None: no didDoc, as a self-hosted PDS.
-        self.default_pds_url = pds_url
+        # Where a session's didDoc sends the account's later calls (set once the PDS port is known);
+        # None: no didDoc.
+        self.default_pds_url = None
         self.reset()
 
     # State and controls, for tests and /_sandbox/
