@@ -4,10 +4,14 @@ Sessions are JWTs with an expiry, refreshed and revoked as the PDS does; posts a
 app.bsky.feed.post records, checked against the lexicon (300 graphemes, blobs of
 at most 1,000,000 bytes), read back as threads and post views. Citizens answer
 through controls, or by themselves with `--citizen-replies`. Every request spends
-from the account's rate limit, reported in `RateLimit-*` headers. Run it with
-`python -m sandbox.bluesky --port 8605`; tests use `start_in_thread()`.
+from the account's rate limit, reported in `RateLimit-*` headers. As bsky.social,
+it answers on two ports: the entryway the account signs in at, whose session's
+`didDoc` names the account's PDS on the second port, where every later call goes.
+Run it with `python -m sandbox.bluesky --port 8605 --pds-port 8615`; tests use
+`start_in_thread()`.
 """
 
+import argparse
 import base64
 import hashlib
 import hmac
@@ -20,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from wcwidth import iter_graphemes
 
@@ -160,6 +165,8 @@ class PdsState:
     taken_down: set = field(default_factory=set)
     malformed: set = field(default_factory=set)
     requests: Counter = field(default_factory=Counter)
+    # The same requests by the host (and port) they were sent to: the entryway's or the PDS's.
+    requests_by_host: Counter = field(default_factory=Counter)
 
 
 class BlueskyStandIn(faults.StandIn):
@@ -169,6 +176,9 @@ class BlueskyStandIn(faults.StandIn):
         self._lock = threading.RLock()
         self._default_rate_limit = rate_limit
         self.citizen_replies_after = citizen_replies_after
+        # Where a session's didDoc sends the account's later calls (set once the PDS port is known);
+        # None: no didDoc.
+        self.default_pds_url = None
         self.reset()
 
     # State and controls, for tests and /_sandbox/
@@ -180,6 +190,7 @@ class BlueskyStandIn(faults.StandIn):
             self._last_tid = 0
             self.rate_limit = self._default_rate_limit
             self.access_lifetime = ACCESS_LIFETIME
+            self.pds_url = self.default_pds_url
             self.add_account(DEFAULT_HANDLE, DEFAULT_APP_PASSWORD, "Stadt Musterstadt")
 
     def add_account(self, handle, app_password=None, display_name=""):
@@ -215,6 +226,21 @@ class BlueskyStandIn(faults.StandIn):
     def set_access_lifetime(self, seconds):
         with self._lock:
             self.access_lifetime = seconds
+
+    def set_pds_url(self, url):
+        """The PDS the sessions' didDoc names from now on (an address of the test's choosing)."""
+        with self._lock:
+            self.pds_url = url
+
+    def requests_at(self, url, path=None):
+        """How many requests (to XRPC method `path`; None: any) reached the server at `url`."""
+        host = urlsplit(url).netloc
+        with self._lock:
+            return sum(
+                count
+                for (seen_host, seen_path), count in self._state.requests_by_host.items()
+                if seen_host == host and (path is None or seen_path == path)
+            )
 
     def set_rate_limit(self, limit):
         """Requests each account may make per window; takes effect at once."""
@@ -301,6 +327,9 @@ class BlueskyStandIn(faults.StandIn):
         if name == "rate-limit":
             self.set_rate_limit(int(body["limit"]))
             return Reply(200, {"limit": self.rate_limit})
+        if name == "pds":
+            self.set_pds_url(body["url"])
+            return Reply(200, {"url": self.pds_url})
         if name == "clock":
             self.advance(float(body["advance"]))
             return Reply(200, {"now": iso(self.now())})
@@ -349,6 +378,7 @@ class BlueskyStandIn(faults.StandIn):
         with self._lock:
             nsid = request.path.removeprefix("/xrpc/")
             self._state.requests[request.method, nsid] += 1
+            self._state.requests_by_host[request.headers.get("host", ""), nsid] += 1
             if match := PROFILE_POST.match(request.path):
                 return self._web_post(match["handle"], match["rkey"])
             if not request.path.startswith("/xrpc/"):
@@ -433,12 +463,39 @@ class BlueskyStandIn(faults.StandIn):
             "iat": now,
             "exp": now + REFRESH_LIFETIME,
         }
-        return {
+        session = {
             "accessJwt": self._jwt(access, "at+jwt"),
             "refreshJwt": self._jwt(refresh, "refresh+jwt"),
             "handle": account.handle,
             "did": account.did,
             "active": True,
+        }
+        if self.pds_url:
+            session["didDoc"] = self._did_doc(account)
+        return session
+
+    def _did_doc(self, account):
+        """The account's DID document as did:plc resolves it: its handle, signing key and PDS."""
+        return {
+            "@context": [
+                "https://www.w3.org/ns/did/v1",
+                "https://w3id.org/security/multikey/v1",
+                "https://w3id.org/security/suites/secp256k1-2019/v1",
+            ],
+            "id": account.did,
+            "alsoKnownAs": [f"at://{account.handle}"],
+            "verificationMethod": [
+                {
+                    "id": f"{account.did}#atproto",
+                    "type": "Multikey",
+                    "controller": account.did,
+                    "publicKeyMultibase": "zQ3sh"
+                    + b64url(hashlib.sha256(account.did.encode()).digest())[:44],
+                }
+            ],
+            "service": [
+                {"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": self.pds_url}
+            ],
         }
 
     def _jwt(self, claims, kind):
@@ -853,20 +910,63 @@ def sniffed(data):
     return "application/octet-stream"
 
 
-def start_in_thread(*, rate_limit=RATE_LIMIT, port=0, citizen_replies_after=None):
-    """A Bluesky stand-in on a free port; `.url`, `.app` (BlueskyStandIn), `.faults`, `.stop()`."""
+class EntrywayAndPds(faults.RunningStandIn):
+    """The stand-in on two ports with one state: `.url` the entryway, `.pds_url` the account's PDS.
+
+    Both play the same fault plan, so a fault hits a call on whichever port it arrives.
+    """
+
+    def __init__(self, entryway, pds):
+        pds.faults = entryway.faults
+        self.pds = faults.RunningStandIn(pds)
+        super().__init__(entryway)
+        self.pds_url = self.pds.url
+        self.app.default_pds_url = self.pds_url
+        self.app.set_pds_url(self.pds_url)
+
+    def stop(self):
+        super().stop()
+        self.pds.stop()
+
+
+def start_in_thread(
+    *, rate_limit=RATE_LIMIT, port=0, pds_port=0, citizen_replies_after=None, host="127.0.0.1"
+):
+    """A Bluesky stand-in on two free ports; `.url`, `.pds_url`, `.app` (BlueskyStandIn), `.faults`, `.stop()`."""
     app = BlueskyStandIn(rate_limit=rate_limit, citizen_replies_after=citizen_replies_after)
-    return faults.start_in_thread(app, port=port)
+    return EntrywayAndPds(
+        faults.SandboxServer((host, port), app), faults.SandboxServer((host, pds_port), app)
+    )
 
 
 def main(argv=None):
-    faults.command_line(
-        BlueskyStandIn,
-        name="Bluesky",
-        port=8605,
-        credentials=f"handle {DEFAULT_HANDLE}, app password {DEFAULT_APP_PASSWORD}",
-        argv=argv,
+    parser = argparse.ArgumentParser(description="Bluesky stand-in for Stadtfunk's demo and tests")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8605, help="the entryway, the account's address")
+    parser.add_argument("--pds-port", type=int, default=8615, help="the account's PDS, named in its didDoc")
+    parser.add_argument(
+        "--citizen-replies",
+        action="store_true",
+        help="citizens answer each new post of the city a few seconds later",
     )
+    args = parser.parse_args(argv)
+    running = start_in_thread(
+        host=args.host,
+        port=args.port,
+        pds_port=args.pds_port,
+        citizen_replies_after=faults.DEMO_REPLY_DELAY if args.citizen_replies else None,
+    )
+    print(
+        f"Bluesky stand-in on {running.url}/, its PDS on {running.pds_url}/ "
+        f"(handle {DEFAULT_HANDLE}, app password {DEFAULT_APP_PASSWORD})",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
 
 
 if __name__ == "__main__":

@@ -4,9 +4,13 @@ mastodon-mock's own faults (`fault()`: error statuses, rate limits, garbled bodi
 fire before a request reaches its app, so the post is never created. A real
 instance also fails after it has created the post: the reply never arrives or the
 connection breaks. `AfterHandlingFaults` adds those two, around the unchanged app.
-`Citizens` answer the city's statuses through the API, as people on the instance
-would; with `--citizen-replies` some do so by themselves, for the demo.
-Run it with `python -m sandbox.mastodon --port 8602`; tests use `MastodonSandbox`.
+`RateLimits` sends the `X-RateLimit-*` headers every instance sends, from a
+5-minute window per token; `Locale` answers errors in German, as an instance
+whose default locale is `de` does; `Hidden` serves a mention whose status the
+city may not see with `"status": null`. `Citizens` answer the city's statuses
+through the API, as people on the instance would; with `--citizen-replies` some
+do so by themselves, for the demo.
+Run it with `python -m sandbox.mastodon --port 8602 [--locale de]`; tests use `MastodonSandbox`.
 """
 
 import argparse
@@ -15,9 +19,11 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -32,12 +38,15 @@ CITY_ACCOUNT = "musterstadt"
 # A fixed, public token for the city's account, as the X stand-in has one: it guards nothing.
 DEFAULT_TOKEN = "sandbox-musterstadt"  # noqa: S105
 
+# A citizen whose account the moderators suspended: the city's mentions of their replies carry no status.
+SUSPENDED_CITIZEN = "werbung"
 # People on the instance who answer the city; tests may name others, made on first use.
 CITIZENS = {
     "anna": "Anna Becker",
     "mehmet": "Mehmet Yılmaz",
     "jonas": "Jonas Richter",
     "sam": "Sam Taylor",
+    SUSPENDED_CITIZEN: "Werbung 24",
 }
 
 # What citizens say under a new public status of the city in the demo, one conversation
@@ -54,12 +63,46 @@ DEMO_CONVERSATIONS = [
         ("jonas", "Super, dass die Stadt hier informiert. Wo finde ich mehr dazu?", "de", False),
         ("anna", "Ganz unten auf der verlinkten Seite stehen alle Details.", "de", True),
         ("sam", "Great news, I'll pass it on to my neighbours.", "en", False),
+        (SUSPENDED_CITIZEN, "Günstige Sonnenbrillen: bit.ly/xyz", "de", False),
     ],
 ]
 # Seconds between two citizens' answers in the demo (the first comes after DEMO_REPLY_DELAY).
 DEMO_REPLY_GAP = 2.0
 
 logger = logging.getLogger(__name__)
+
+# Mastodon's default limit for an account's API calls (rack-attack's throttle_authenticated_api):
+# 300 requests in windows of 5 minutes, counted from the epoch.
+RATE_LIMIT = 300
+RATE_WINDOW = 5 * 60
+# Requests to these paths are the stand-in's controls and OAuth, not counted against a token.
+UNCOUNTED_PREFIXES = ("/api/v1/_mock", "/oauth")
+# The stand-in's citizens stand for many people: a test may have one of them write hundreds of replies.
+CITIZEN_HEADER = "X-Stand-In-Citizen"
+
+# Mastodon's German texts (config/locales/de.yml, Rails' de validation messages) for the
+# error texts mastodon-mock sends in English.
+GERMAN_ERRORS = [
+    (
+        re.compile(r"^Validation failed: (.*)$"),
+        lambda match: "Validierung fehlgeschlagen: " + _german(match[1]),
+    ),
+    (re.compile(r"^Record not found$"), lambda match: "Eintrag nicht gefunden"),
+    (re.compile(r"^Too many requests$"), lambda match: "Zu viele Anfragen"),
+    (
+        re.compile(r"^This method requires an authenticated user$"),
+        lambda match: "Diese Methode erfordert einen angemeldeten Benutzer",
+    ),
+    (re.compile(r"^The access token is invalid$"), lambda match: "Der Zugriffs-Token ist ungültig"),
+]
+GERMAN_VALIDATIONS = [
+    (re.compile(r"(\w+) can't be blank"), r"\1 muss ausgefüllt werden"),
+    (
+        re.compile(r"(\w+) is too long \(maximum is (\d+) characters\)"),
+        r"\1 ist zu lang (mehr als \2 Zeichen)",
+    ),
+    (re.compile(r"(\w+) character limit of (\d+) exceeded"), r"\1 Zeichenlimit von \2 überschritten"),
+]
 
 # A held reply is given up after this long, so a client that never times out is not held forever.
 HOLD_LIMIT = 30.0
@@ -144,7 +187,48 @@ class AfterHandlingFaults:
         await send(reply[0])
 
 
-class FederatedContent:
+class JsonRewrite:
+    """ASGI middleware base: the app's JSON answers to the requests `wanted`, passed through `rewrite`.
+
+    `rewrite(scope, status, data)` returns the status and data to send instead.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def wanted(self, scope):
+        raise NotImplementedError
+
+    def rewrite(self, scope, status, data):
+        raise NotImplementedError
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self.wanted(scope):
+            await self.app(scope, receive, send)
+            return
+        start, chunks = None, []
+
+        async def collect(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            status, body = start["status"], b"".join(chunks)
+            with contextlib.suppress(ValueError):
+                status, data = self.rewrite(scope, status, json.loads(body))
+                body = json.dumps(data).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, collect)
+
+
+class FederatedContent(JsonRewrite):
     """ASGI middleware: statuses whose HTML came from another server, as it arrived there.
 
     mastodon-mock escapes what its own users write, as Mastodon does. Replies from
@@ -154,36 +238,14 @@ class FederatedContent:
     """
 
     def __init__(self, app):
-        self.app = app
+        super().__init__(app)
         self.content = {}
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not self.content:
-            await self.app(scope, receive, send)
-            return
-        start, chunks = None, []
+    def wanted(self, scope):
+        return bool(self.content)
 
-        async def collect(message):
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            else:
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    body = self._rewrite(b"".join(chunks))
-                    headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-                    headers.append((b"content-length", str(len(body)).encode()))
-                    await send({**start, "headers": headers})
-                    await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, collect)
-
-    def _rewrite(self, body):
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return body
-        return json.dumps(self._walk(data)).encode()
+    def rewrite(self, scope, status, data):
+        return status, self._walk(data)
 
     def _walk(self, value):
         if isinstance(value, list):
@@ -194,6 +256,172 @@ class FederatedContent:
                 value["content"] = self.content[str(value["id"])]
             return value
         return value
+
+
+class Hidden(JsonRewrite):
+    """ASGI middleware: statuses the city may no longer see, as a real instance hides them.
+
+    A status deleted meanwhile, or by an account the moderators suspended, still
+    has its mention notification: with `"status": null`. Asked for by id, it is not found.
+    """
+
+    def __init__(self, app, *, authors=()):
+        super().__init__(app)
+        self.default_authors = set(authors)
+        self.statuses = set()
+        self.authors = set(authors)
+
+    def clear(self):
+        self.statuses.clear()
+        self.authors = set(self.default_authors)
+
+    def wanted(self, scope):
+        return scope["method"] == "GET" and scope["path"].startswith(
+            ("/api/v1/notifications", "/api/v1/statuses/")
+        )
+
+    def rewrite(self, scope, status, data):
+        if scope["path"].startswith("/api/v1/notifications"):
+            notifications = data if isinstance(data, list) else [data]
+            for notification in notifications:
+                if isinstance(notification, dict) and self._hides(notification.get("status")):
+                    notification["status"] = None
+            return status, data
+        if self._hides(data):
+            return 404, {"error": "Record not found"}
+        return status, data
+
+    def _hides(self, status):
+        if not isinstance(status, dict) or "account" not in status:
+            return False
+        return (
+            str(status.get("id")) in self.statuses
+            or (status["account"] or {}).get("username") in self.authors
+        )
+
+
+class Locale(JsonRewrite):
+    """ASGI middleware: error texts in German, as an instance whose default locale is `de` sends them.
+
+    `language` is the instance's default; a request with `Accept-Language: de` gets German too.
+    """
+
+    def __init__(self, app, *, language="en"):
+        super().__init__(app)
+        self.default_language = language
+        self.language = language
+
+    def wanted(self, scope):
+        accepted = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1").lower()
+        return self.language == "de" or accepted.startswith("de")
+
+    def rewrite(self, scope, status, data):
+        if status >= 400 and isinstance(data, dict) and isinstance(data.get("error"), str):
+            data = {**data, "error": german(data["error"])}
+        return status, data
+
+
+def german(text):
+    """Mastodon's German for one of its English error texts; a text it does not translate stays."""
+    for pattern, translation in GERMAN_ERRORS:
+        if match := pattern.match(text):
+            return translation(match)
+    return text
+
+
+def _german(validations):
+    for pattern, translation in GERMAN_VALIDATIONS:
+        validations = pattern.sub(translation, validations)
+    return validations
+
+
+class RateLimits:
+    """ASGI middleware: Mastodon's rate limit per token, reported on every answer as instances do.
+
+    rack-attack counts in fixed windows from the epoch; the headers name the
+    window's end as an ISO time with microseconds. A token past its limit gets 429
+    with the same headers and `Too many requests`, and nothing is handled. The
+    stand-in's citizens are not counted: each stands for many people.
+    """
+
+    def __init__(self, app, *, limit=RATE_LIMIT, window=RATE_WINDOW):
+        self.app = app
+        self.default_limit = limit
+        self.limit = limit
+        self.window = window
+        self._clock_offset = 0.0
+        self._used = {}
+        self._lock = threading.Lock()
+
+    def clear(self):
+        with self._lock:
+            self.limit = self.default_limit
+            self._clock_offset = 0.0
+            self._used.clear()
+
+    def advance(self, seconds):
+        with self._lock:
+            self._clock_offset += seconds
+
+    async def __call__(self, scope, receive, send):
+        if (
+            scope["type"] != "http"
+            or scope["path"].startswith(UNCOUNTED_PREFIXES)
+            or CITIZEN_HEADER.lower().encode() in dict(scope["headers"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers, exhausted = self._spend(_caller(scope))
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                sent = {name.lower() for name, _value in message["headers"]}
+                message = {
+                    **message,
+                    "headers": [*message["headers"], *((k, v) for k, v in headers if k not in sent)],
+                }
+            await send(message)
+
+        if exhausted:
+            body = json.dumps({"error": "Too many requests"}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                        *headers,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, with_headers)
+
+    def _spend(self, caller):
+        """The rate-limit headers for one more request of `caller`, and whether it is one too many."""
+        with self._lock:
+            now = time.time() + self._clock_offset
+            window_start = int(now) - int(now) % self.window
+            used = self._used[caller, window_start] = self._used.get((caller, window_start), 0) + 1
+            # As rack-attack's responder reckons it: now plus what is left of the period, microseconds and all.
+            reset = datetime.fromtimestamp(now + self.window - int(now) % self.window, UTC)
+            headers = [
+                (b"x-ratelimit-limit", str(self.limit).encode()),
+                (b"x-ratelimit-remaining", str(max(self.limit - used, 0)).encode()),
+                (b"x-ratelimit-reset", reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()),
+            ]
+            return headers, used > self.limit
+
+
+def _caller(scope):
+    """Whom a request counts against: its bearer token, else its address (as rack-attack throttles by IP)."""
+    authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return "token:" + token
+    return "ip:" + (scope.get("client") or ("?",))[0]
 
 
 class RequestLog:
@@ -264,7 +492,11 @@ class Citizens:
 
     def _api(self, token, method, path, **kwargs):
         response = requests.request(
-            method, self.base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=5, **kwargs
+            method,
+            self.base_url + path,
+            headers={"Authorization": f"Bearer {token}", CITIZEN_HEADER: "1"},
+            timeout=5,
+            **kwargs,
         )
         response.raise_for_status()
         return response.json()
@@ -352,8 +584,11 @@ class MastodonSandbox:
         app = create_app(config or default_config())
         if citizen_replies_after is not None:
             app = CitizenReplies(app, self.citizens, delay=citizen_replies_after, gap=citizen_replies_after)
-        self.federated = FederatedContent(app)
-        self.after_handling = AfterHandlingFaults(self.federated)
+        self.hidden = Hidden(app, authors={SUSPENDED_CITIZEN})
+        self.federated = FederatedContent(self.hidden)
+        self.rate_limits = RateLimits(self.federated)
+        self.locale = Locale(self.rate_limits)
+        self.after_handling = AfterHandlingFaults(self.locale)
         self.request_log = RequestLog(self.after_handling)
         self._server = uvicorn.Server(
             uvicorn.Config(
@@ -391,9 +626,12 @@ class MastodonSandbox:
         self.stop()
 
     def reset(self):
-        """Back to the seed: no statuses, no tokens, no citizens, no faults of either kind, no requests seen."""
+        """Back to the seed: no statuses, tokens, citizens, faults or requests seen; English, full rate limits."""
         self.after_handling.clear()
         self.federated.content.clear()
+        self.hidden.clear()
+        self.rate_limits.clear()
+        self.locale.language = self.locale.default_language
         self._control("post", "/api/v1/_mock/reset")
         self.citizens.forget_tokens()
         self.request_log.entries.clear()
@@ -428,6 +666,22 @@ class MastodonSandbox:
     def federate(self, status_id, html):
         """Serve a status with `html` as its content, as a reply from another server arrives."""
         self.federated.content[str(status_id)] = html
+
+    def hide(self, status):
+        """The city may no longer see `status` (a status from citizen_reply): its mention carries no status."""
+        self.hidden.statuses.add(str(status["id"]))
+
+    def speak(self, language):
+        """Answer errors in `language` ("de" or "en"), as an instance with that default locale does."""
+        self.locale.language = language
+
+    def set_rate_limit(self, limit):
+        """Requests each token may make in a 5-minute window, from now on."""
+        self.rate_limits.limit = limit
+
+    def advance(self, seconds):
+        """Move the rate limit's clock forward, so that windows end."""
+        self.rate_limits.advance(seconds)
 
     def requests_seen(self, method, path):
         """How many requests to `path` the instance has been sent since the last reset."""
@@ -467,13 +721,18 @@ def main(argv=None):
         action="store_true",
         help="citizens answer each new public status of the city a few seconds later",
     )
+    parser.add_argument(
+        "--locale", choices=["en", "de"], default="en", help="the language of the instance's error texts"
+    )
     args = parser.parse_args(argv)
     args.database.parent.mkdir(parents=True, exist_ok=True)
     # The same app as MastodonSandbox's, so the demo meets the instance the tests meet.
     app = create_app(default_config(database=args.database, token=DEFAULT_TOKEN))
     if args.citizen_replies:
         app = CitizenReplies(app, Citizens(f"http://{args.host}:{args.port}"))
-    app = AfterHandlingFaults(app)
+    app = AfterHandlingFaults(
+        Locale(RateLimits(Hidden(app, authors={SUSPENDED_CITIZEN})), language=args.locale)
+    )
     print(
         f"Mastodon stand-in on http://{args.host}:{args.port}/ "
         f"(access token: {DEFAULT_TOKEN}, database: {args.database})",

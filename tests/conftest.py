@@ -20,6 +20,7 @@ from tests.fixtures.bluesky import *  # noqa: F403 – each network's stand-in f
 from tests.fixtures.facebook import *  # noqa: F403
 from tests.fixtures.flickr import *  # noqa: F403
 from tests.fixtures.listener import CountingListener
+from tests.fixtures.mastodon import *  # noqa: F403
 from tests.fixtures.youtube import *  # noqa: F403
 from tests.workers import CeleryWorker
 

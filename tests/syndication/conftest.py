@@ -1,42 +1,15 @@
-"""Fixtures for the network modules: the Mastodon stand-in, running as a real HTTP server.
+"""Fixtures for the network modules: a Mastodon channel on the Mastodon stand-in, the city's accounts, workers.
 
-The X stand-in's fixtures are shared from tests/conftest.py: the demo's fan-out test uses them too.
+The stand-ins' own fixtures are shared from tests/conftest.py (tests/fixtures/).
 """
 
-from types import SimpleNamespace
-
 import pytest
-from mastodon import Mastodon
 
-from sandbox.mastodon import MastodonSandbox
 from syndication.channels.mastodon import MastodonChannel
 from tests.editorial.conftest import newsroom  # noqa: F401 -- sections, people and workflows, shared
 
 # Long enough for any call to the local stand-in, short enough that a held reply costs little.
 CHANNEL_TIMEOUT = 2.5
-
-
-@pytest.fixture(scope="session")
-def mastodon_sandbox():
-    with MastodonSandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def mastodon(mastodon_sandbox):
-    """The Mastodon stand-in reset to its seed, the city's token, and a Mastodon.py client to look with.
-
-    `sandbox.fault(...)` plays mastodon-mock's own faults before a request is handled;
-    `sandbox.fault_after_handling(...)` lets the request change the instance first.
-    """
-    mastodon_sandbox.reset()
-    token = mastodon_sandbox.login()
-    return SimpleNamespace(
-        sandbox=mastodon_sandbox,
-        base_url=mastodon_sandbox.base_url,
-        token=token,
-        observer=Mastodon(access_token=token, api_base_url=mastodon_sandbox.base_url, request_timeout=5),
-    )
 
 
 @pytest.fixture

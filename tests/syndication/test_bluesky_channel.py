@@ -483,6 +483,74 @@ def test_a_dropped_delete_is_unknown_and_deleting_again_is_harmless(bluesky_api,
     assert live_posts(bluesky_api) == []
 
 
+# The account's PDS: the entryway's didDoc moves every later call there
+
+
+def test_the_channel_signs_in_at_the_entryway_and_makes_every_later_call_on_the_pds(
+    bluesky_api, channel, tmp_path
+):
+    copy = channel.publish("Museumsnacht", idempotency_key="d-1", publication=publication(tmp_path))
+    bluesky_api.app.citizen_reply(copy.remote_id, "Schön!")
+    channel.fetch_replies([copy.remote_id], None)
+    channel.verify_credentials()
+    channel.retract(copy.remote_id)
+
+    assert bluesky_api.app.requests_at(bluesky_api.url) == 1
+    assert bluesky_api.app.requests_at(bluesky_api.url, CREATE_SESSION) == 1
+    for nsid in (
+        "com.atproto.repo.uploadBlob",
+        "com.atproto.repo.createRecord",
+        THREAD,
+        "com.atproto.server.getSession",
+        "com.atproto.repo.deleteRecord",
+    ):
+        assert bluesky_api.app.requests_at(bluesky_api.pds_url, nsid) == 1, nsid
+    assert bluesky_api.app.requests_at(bluesky_api.pds_url, CREATE_SESSION) == 0
+    assert live_posts(bluesky_api) == []
+
+
+def test_a_refresh_goes_to_the_pds_and_the_refreshed_session_keeps_working_there(
+    bluesky_api, channel, keeper
+):
+    channel.verify_credentials()
+    bluesky_api.app.advance(3 * 60 * 60)
+
+    another_channel(bluesky_api, keeper.latest, keeper).publish(
+        "Nach der Auffrischung", idempotency_key="d-1"
+    )
+    another_channel(bluesky_api, keeper.latest, keeper).verify_credentials()
+
+    assert bluesky_api.app.requests_at(bluesky_api.pds_url, REFRESH_SESSION) == 1
+    assert bluesky_api.app.requests_at(bluesky_api.url) == 1
+    assert bluesky_api.app.requests_at(bluesky_api.pds_url, "com.atproto.server.getSession") == 2
+    assert bluesky_api.pds_url in keeper.latest["session"]
+    assert len(live_posts(bluesky_api)) == 1
+
+
+def test_a_stored_session_goes_straight_to_the_pds(bluesky_api, channel, keeper):
+    channel.verify_credentials()
+
+    another_channel(bluesky_api, keeper.latest).publish("Gespeicherte Sitzung", idempotency_key="d-1")
+
+    assert bluesky_api.app.requests_at(bluesky_api.url) == 1
+    assert bluesky_api.app.requests_at(bluesky_api.pds_url, "com.atproto.repo.createRecord") == 1
+
+
+@pytest.mark.parametrize("host", ["127.1", "localhost", "2130706433"])
+def test_a_did_doc_naming_an_internal_pds_is_refused_for_good_and_gets_no_connection(
+    bluesky_api, channel, listener, host
+):
+    bluesky_api.app.set_pds_url(f"http://{host}:{listener.port}")
+
+    with pytest.raises(PermanentError) as refused:
+        channel.publish("Nach innen", idempotency_key="d-1")
+
+    assert "nicht erlaubt" in refused.value.message
+    assert listener.connections() == 0
+    assert bluesky_api.app.requests_at(bluesky_api.url) == 1
+    assert live_posts(bluesky_api) == []
+
+
 # The one way out: every call goes through the transport
 
 
