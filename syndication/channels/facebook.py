@@ -215,6 +215,10 @@ class FacebookChannel(Channel):
                 gettext("Das Token gehört zu „%(name)s“ (%(id)s), nicht zur Seite %(page)s.")
                 % {"name": me.get("name", ""), "id": me["id"], "page": self.page_id}
             )
+        # Naming the Page needs no permission; reading its posts needs what the comments need
+        # (pages_read_engagement), so a lost permission stays shown after the hourly check.
+        with self._graph_errors(changes=False):
+            self.client.get_connection(self.page_id, "published_posts", fields="id", limit=1)
         return AccountIdentity(handle=me.get("name", self.page_id), expires_at=self.credentials_expire_at())
 
     def fetch_replies(self, copy_ids, cursor):

@@ -114,8 +114,8 @@ def test_find_post_finds_the_post_among_the_newest_by_its_text_with_whitespace_c
         assert served.app.unanswered() == []
 
 
-def test_verify_credentials_names_the_page():
-    with replay("facebook", "get_me") as served:
+def test_verify_credentials_names_the_page_and_reads_one_of_its_posts():
+    with replay("facebook", "get_me", "get_page_published_posts_one") as served:
         assert channel_for(served).verify_credentials().handle == "Stadt Musterstadt"
 
         assert served.app.unanswered() == []
@@ -156,6 +156,15 @@ def test_fetch_replies_pages_through_the_stream_and_leaves_out_the_pages_own_ans
         assert batch.cursor == {
             POST: "WTI5dGJXVnVkRjlqZAFhKemIzSTZANVEF6TWpFMk1ERXhOak00T1RJd016b3hOVEExTWpjME56UTI="
         }
+        assert served.app.unanswered() == []
+
+
+def test_verify_credentials_without_read_permission_refuses_the_account():
+    with replay("facebook", "get_me", "get_page_published_posts_permission_10") as served:
+        with pytest.raises(AccessRefused) as refused:
+            channel_for(served).verify_credentials()
+
+        assert "pages_read_engagement" in refused.value.message
         assert served.app.unanswered() == []
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 
 from syndication import importer, outbox
 from syndication.channels.base import AccessRefused
-from syndication.credential_check import record_refusal
+from syndication.credential_check import check_account, record_refusal
 from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery, ImportedComment
 from tests import factories
@@ -125,3 +125,11 @@ def test_a_refusal_naming_the_token_is_kept_without_it(facebook_api, city_page):
 
     assert token not in access_error(city_page)
     assert access_error(city_page).startswith("Zugang prüfen: Invalid OAuth access token")
+
+
+def test_the_hourly_check_keeps_a_lost_read_permission_shown(facebook_api, city_page):
+    facebook_api.app.lose_permission("pages_read_engagement")
+
+    assert check_account(city_page.pk) == "refused"
+
+    assert access_error(city_page).startswith(READ_REFUSED)
