@@ -3,6 +3,8 @@
 One Page, reached with its Page access token: posts to the feed and photo posts,
 edits, deletions, the Page's published posts, comments with cursor paging, and
 Graph's error bodies and usage headers (X-App-Usage, X-Business-Use-Case-Usage).
+Controls take a permission from the token (`lose-permission`) or make the app require
+appsecret_proof (`require-appsecret-proof`), refused in Graph's words.
 Citizens comment through controls, or by themselves with `--citizen-replies`.
 Run it with `python -m sandbox.facebook --port 8604`; tests use `start_in_thread()`.
 """
@@ -64,6 +66,22 @@ THROTTLE_MESSAGES = {
         "(#80001) There have been too many calls to this Page account. Wait a bit and try again. "
         "For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
     ),
+}
+# What Graph answers a Page token that lacks a permission a call needs, in Graph's words.
+PERMISSION_REFUSALS = {
+    "pages_read_engagement": (
+        10,
+        "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content "
+        "Access' feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions"
+        "#manage-pages and https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS "
+        "for details.",
+    ),
+    "pages_manage_posts": (
+        200,
+        "(#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin "
+        "with sufficient administrative permission",
+    ),
+    "pages_manage_engagement": (200, "(#200) Permissions error"),
 }
 POST_FIELDS = {"id", "message", "created_time", "updated_time", "permalink_url", "link", "status_type"}
 COMMENT_FIELDS = {"id", "message", "created_time", "permalink_url", "from", "parent", "comment_count"}
@@ -177,6 +195,10 @@ class GraphState:
     pages: dict = field(default_factory=dict)
     tokens: dict = field(default_factory=dict)
     revoked: set = field(default_factory=set)
+    # Permissions each token has lost (the app's review withdrawn, the Page's admin unticked them).
+    lost_permissions: dict = field(default_factory=dict)
+    # The app demands appsecret_proof on every call ("Require App Secret" in its settings).
+    appsecret_proof_required: bool = False
     posts: dict = field(default_factory=dict)
     photos: dict = field(default_factory=dict)
     comments: dict = field(default_factory=dict)
@@ -225,6 +247,18 @@ class FacebookStandIn(faults.StandIn):
     def revoke(self, token):
         with self._lock:
             self._state.revoked.add(token)
+
+    def lose_permission(self, permission, token=DEFAULT_TOKEN):
+        """The token loses a permission: calls that need it are refused as Graph refuses them."""
+        if permission not in PERMISSION_REFUSALS:
+            raise ValueError(f"unknown permission {permission!r}; one of {sorted(PERMISSION_REFUSALS)}")
+        with self._lock:
+            self._state.lost_permissions.setdefault(token, set()).add(permission)
+
+    def require_appsecret_proof(self, required=True):
+        """The app requires appsecret_proof, which the portal does not send: every call is refused."""
+        with self._lock:
+            self._state.appsecret_proof_required = bool(required)
 
     def set_rate_limit(self, limit):
         with self._lock:
@@ -307,6 +341,12 @@ class FacebookStandIn(faults.StandIn):
         if name == "revoke":
             self.revoke(body["token"])
             return Reply(200, {"revoked": True})
+        if name == "lose-permission":
+            self.lose_permission(body["permission"], body.get("token", DEFAULT_TOKEN))
+            return Reply(200, {"lost": body["permission"]})
+        if name == "require-appsecret-proof":
+            self.require_appsecret_proof(body.get("required", True))
+            return Reply(200, {"required": self._state.appsecret_proof_required})
         if name == "rate-limit":
             self.set_rate_limit(int(body["limit"]))
             return Reply(200, {"limit": self.rate_limit})
@@ -382,11 +422,36 @@ class FacebookStandIn(faults.StandIn):
             page_id = self._state.tokens.get(token)
             if page_id is None:
                 return graph_error(400, "Invalid OAuth access token - Cannot parse access token", 190)
+            if self._state.appsecret_proof_required and not (
+                request.query.get("appsecret_proof") or form.fields.get("appsecret_proof")
+            ):
+                return graph_error(
+                    400,
+                    "API calls from the server require an appsecret_proof argument",
+                    100,
+                    kind="GraphMethodException",
+                )
+            needed = self._permission_for(request.method, rest.strip("/"), page_id)
+            if needed in self._state.lost_permissions.get(token, ()):
+                code, message = PERMISSION_REFUSALS[needed]
+                return graph_error(403 if code == 200 else 400, message, code)
             if throttled := self._throttled(page_id):
                 return throttled
             reply = self._route(request, form, page_id, rest.strip("/"))
             reply.headers.update(self._usage_headers(page_id))
             return reply
+
+    def _permission_for(self, method, rest, page_id):
+        """The Page permission a call needs: reading posts and comments, managing posts, answering."""
+        parts = rest.split("/") if rest else []
+        if not parts or (len(parts) == 1 and parts[0] in ("me", page_id)):
+            return None
+        edge = parts[1] if len(parts) == 2 else ""
+        if method == "GET":
+            return "pages_read_engagement"
+        if edge == "comments" or (not edge and parts[0] in self._state.comments):
+            return "pages_manage_engagement"
+        return "pages_manage_posts"
 
     def _route(self, request, form, page_id, rest):
         method, parts = request.method, rest.split("/") if rest else []

@@ -1,7 +1,8 @@
 """Whether each enabled account's token still works: one cheap authenticated call per account, the answer kept on it.
 
 A refusal (revoked or wrong token) is kept in the network's own words until a later
-check succeeds. A network that cannot answer now, or a module that fails unexpectedly
+check succeeds; so is one that any other call meets (record_refusal: a permission the
+app lost, found while importing or deleting). A network that cannot answer now, or a module that fails unexpectedly
 (logged with its traceback), says nothing about the token, so the previous result stays.
 """
 
@@ -49,3 +50,11 @@ def save(account, *, error="", expire_at=None):
     account.credentials_expire_at = expire_at
     account.save(update_fields=["credentials_checked_at", "credentials_error", "credentials_expire_at"])
     return "refused" if error else "ok"
+
+
+def record_refusal(account, error):
+    """Keep an AccessRefused that a call met on the account, redacted, as a failed check would."""
+    ChannelAccount.objects.filter(pk=account.pk).update(
+        credentials_error=redact(error.message, account.secret_values()),
+        credentials_checked_at=timezone.now(),
+    )

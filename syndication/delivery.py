@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError
 from wagtail.log_actions import log
 
 from .channels.base import (
+    AccessRefused,
     ChannelError,
     OutcomeUnknown,
     PermanentError,
@@ -33,6 +34,7 @@ from .channels.base import (
     UnexpectedError,
     channel_errors,
 )
+from .credential_check import record_refusal
 from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 from .publication import publication_of
@@ -247,6 +249,9 @@ def finish(
         attempt.save()
         if error is not None:
             error.message = attempt.error
+        if isinstance(error, AccessRefused):
+            # The account, not this copy, needs a person: shown with the account's access troubles.
+            record_refusal(delivery.account, error)
         delivery.sending_since = None
         if outcome == DeliveryAttempt.Outcome.SUCCESS:
             record_success(delivery, post, now)

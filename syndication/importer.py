@@ -10,13 +10,15 @@ refresh_account.
 """
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .channels.base import channel_errors
+from .channels.base import AccessRefused, channel_errors
+from .credential_check import record_refusal
 from .discussion import comments_changed
 from .models import ChannelAccount, Delivery, ImportedComment
 from .moderation import is_urgent, notify_urgent, urgent_keywords
@@ -33,6 +35,16 @@ KNOWN_CHUNK = 500
 
 class MalformedReply(ValueError):
     """An item from the network that cannot be stored as it is."""
+
+
+@contextmanager
+def refusals_recorded(account):
+    """Around a round's call: a refusal of the account's access is shown with the account, then fails the round."""
+    try:
+        yield
+    except AccessRefused as error:
+        record_refusal(account, error)
+        raise
 
 
 def importable_accounts():
@@ -88,7 +100,7 @@ def import_account(account_id):
     if not copies:
         return {"new": 0, "changed": 0, "skipped": 0}
     # A network error propagates: the task retries the round, the cursor has not moved.
-    with channel_errors():
+    with refusals_recorded(account), channel_errors():
         batch = channel.fetch_replies(list(copies), account.reply_cursor)
     state = Round(account, copies, batch.replies)
     counts = {"new": 0, "changed": 0, "skipped": 0}
@@ -213,7 +225,8 @@ def refresh_account(account_id, batch=REFRESH_BATCH):
     comments = list(ImportedComment.objects.filter(account=account).order_by("updated_at", "pk")[:batch])
     if not comments:
         return {"changed": 0, "deleted": 0}
-    with channel_errors():
+    # An error fails the round before anything changes: no comment is deleted on a guess.
+    with refusals_recorded(account), channel_errors():
         current = channel.refresh_replies([comment.remote_id for comment in comments])
     keywords = urgent_keywords()
     counts = {"changed": 0, "deleted": 0}

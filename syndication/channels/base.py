@@ -302,6 +302,14 @@ class PermanentError(ChannelError):
     """Trying again will not help: revoked token, rejected content, missing post."""
 
 
+class AccessRefused(PermanentError):
+    """The network refuses the account itself: a token it no longer takes, a permission the app lost.
+
+    Never a sign that a post or comment is gone; the account shows the network's words
+    until a credential check succeeds (credential_check.record_refusal).
+    """
+
+
 class QuotaExceeded(ChannelError):
     """The account's allowance is used up until `resets_at` (YouTube's daily quota).
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from pyfacebook import FacebookError, GraphAPI, LibraryError
 
 from syndication.channels.base import (
+    AccessRefused,
     AccountIdentity,
     Capabilities,
     Channel,
@@ -29,19 +30,57 @@ from syndication.channels.base import (
     well_formed,
 )
 from syndication.channels.http import transport_errors
+from syndication.channels.reading import flag, mapping, whole_number
 from syndication.transport import retry_after
 
 logger = logging.getLogger(__name__)
 
 # Facebook's documented limit for the text of a post.
 MAX_LENGTH = 63206
-# Graph's codes for throttling: the app's, the user's and the Page's limits, an API's own
-# limit, and the Page's business use case limits (80001 and its siblings).
-THROTTLING_CODES = {4, 17, 32, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014}
-# "An unknown error" and "Service temporarily unavailable": Graph itself failed.
-SERVER_CODES = {1, 2}
-# An object that does not exist (any more), or that the token may not see.
-NO_SUCH_OBJECT = 100
+# How Graph's errors are read: by code, subcode and type together, the first row that fits.
+# ANY fits whatever is there, None only an absent subcode. What no row names is an error of
+# the call alone (transient where Graph or the status says so). Codes and subcodes are from
+# https://developers.facebook.com/docs/graph-api/guides/error-handling unless a row says otherwise.
+ANY = object()
+GONE, ACCESS, THROTTLED, OUTAGE = "gone", "access", "throttled", "outage"
+GRAPH_ERRORS = (
+    # "Unsupported get request. Object with ID … does not exist, cannot be loaded due to missing
+    # permissions, or does not support this operation": the one answer Graph gives for a post or
+    # comment that was deleted (https://developers.facebook.com/docs/marketing-api/error-reference).
+    # The same code without subcode 33, or with another type, proves nothing about the object.
+    (100, 33, "GraphMethodException", GONE),
+    # "OAuthException: If no subcode is present, the login status or access token has expired,
+    # been revoked, or is otherwise invalid."
+    (100, None, "OAuthException", ACCESS),
+    # "API calls from the server require an appsecret_proof argument" and "Invalid appsecret_proof
+    # provided in the API argument": the app demands a proof the portal does not send
+    # (https://developers.facebook.com/docs/graph-api/securing-requests#appsecret_proof).
+    (100, None, "GraphMethodException", ACCESS, "appsecret_proof"),
+    # API Session: the login or the token expired, was revoked or is invalid.
+    (102, ANY, ANY, ACCESS),
+    # API Method: "Capability or permissions issue."
+    (3, ANY, ANY, ACCESS),
+    # API Permission Denied: "Permission is either not granted or has been removed."
+    (10, ANY, ANY, ACCESS),
+    # Access token has expired, with or without its subcodes: 458 app not installed, 459 user
+    # checkpointed, 460 password changed, 463 expired, 464 unconfirmed user, 467 invalid access
+    # token, 492 invalid session.
+    (190, ANY, ANY, ACCESS),
+    # API Permission (200-299, one value per permission): not granted or removed.
+    *((code, ANY, ANY, ACCESS) for code in range(200, 300)),
+    # "Temporarily blocked for policies violations": the account may not act for now.
+    (368, ANY, ANY, ACCESS),
+    # Throttling: the app's (4), the user's (17), the Page's (32) and an API's own limit (613),
+    # the application limit (341), and the Page's business use case limits (80001 and its siblings,
+    # https://developers.facebook.com/docs/graph-api/overview/rate-limiting).
+    *(
+        (code, ANY, ANY, THROTTLED)
+        for code in (4, 17, 32, 341, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014)
+    ),
+    # API Unknown and API Service: Graph itself failed, for now.
+    (1, ANY, ANY, OUTAGE),
+    (2, ANY, ANY, OUTAGE),
+)
 # Post and comment fields the channel reads; no pictures and nothing else about people.
 COMMENT_FIELDS = "id,from{id,name},message,created_time,permalink_url,parent{id}"
 POST_FIELDS = "id,message,created_time,permalink_url"
@@ -49,6 +88,10 @@ POST_FIELDS = "id,message,created_time,permalink_url"
 PAGE_SIZE = 100
 # The headers in which Graph reports how much of an allowance is used, in percent.
 USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
+
+
+class ObjectGone(PermanentError):
+    """Graph says the post or comment does not exist (any more), in the one answer that means so."""
 
 
 class FacebookChannel(Channel):
@@ -145,10 +188,9 @@ class FacebookChannel(Channel):
         try:
             with self._graph_errors(changes=True):
                 self.client.delete_object(remote_id)
-        except PermanentError as error:
-            # A post that is already gone counts as deleted.
-            if _code(error) != NO_SUCH_OBJECT:
-                raise
+        except ObjectGone:
+            # A post that is already gone counts as deleted; any other refusal leaves it standing.
+            return
 
     def find_post(self, text, *, idempotency_key):
         # Without an idempotency key, a create whose answer was lost is recognised among the
@@ -173,6 +215,10 @@ class FacebookChannel(Channel):
                 gettext("Das Token gehört zu „%(name)s“ (%(id)s), nicht zur Seite %(page)s.")
                 % {"name": me.get("name", ""), "id": me["id"], "page": self.page_id}
             )
+        # Naming the Page needs no permission; reading its posts needs what the comments need
+        # (pages_read_engagement), so a lost permission stays shown after the hourly check.
+        with self._graph_errors(changes=False):
+            self.client.get_connection(self.page_id, "published_posts", fields="id", limit=1)
         return AccountIdentity(handle=me.get("name", self.page_id), expires_at=self.credentials_expire_at())
 
     def fetch_replies(self, copy_ids, cursor):
@@ -204,10 +250,9 @@ class FacebookChannel(Channel):
             try:
                 with self._graph_errors(changes=False):
                     page = self.client.get_connection(copy_id, "comments", **arguments)
-            except PermanentError as error:
-                if _code(error) != NO_SUCH_OBJECT:
-                    raise
-                # The copy was deleted on Facebook by hand: nothing more will come from it.
+            except ObjectGone:
+                # The copy was deleted on Facebook by hand: nothing more will come from it. Any
+                # other error (a permission the app lost) fails the round, the cursor unmoved.
                 logger.info("Facebook post %s is gone; its comments are not read", copy_id)
                 return comments, after
             comments.extend(page.get("data", []))
@@ -218,15 +263,14 @@ class FacebookChannel(Channel):
 
     def refresh_replies(self, reply_ids):
         # One request per comment: Graph no longer lets new apps ask for many ids at once
-        # (GET /?ids=), and a comment that is gone answers with code 100.
+        # (GET /?ids=). Only Graph's answer for a deleted object makes a comment gone; any other
+        # error (a permission the app lost) fails the round, so that nothing is deleted on a guess.
         current = {}
         for reply_id in map(str, reply_ids):
             try:
                 with self._graph_errors(changes=False):
                     comment = self.client.get_object(reply_id, fields=COMMENT_FIELDS)
-            except PermanentError as error:
-                if _code(error) != NO_SUCH_OBJECT:
-                    raise
+            except ObjectGone:
                 current[reply_id] = None
                 continue
             for reply in well_formed(lambda item: self._remote_reply(item, ""), [comment], self.network):
@@ -332,20 +376,26 @@ class FacebookChannel(Channel):
             raise PermanentError(reason, status=status, response=response) from error
 
     def _refusal(self, error):
-        """Graph's error body as the error class it calls for, in Graph's words."""
+        """Graph's error body as the error class GRAPH_ERRORS calls for, in Graph's words."""
         response = self._last_response
         status = response.status_code if response is not None else None
-        body = error._data
-        details = body.get("error") or {}
-        code = details.get("code")
-        message = details.get("error_user_msg") or details.get("message") or f"Graph error {code}"
-        transient = (
-            code in THROTTLING_CODES
-            or code in SERVER_CODES
-            or details.get("is_transient") is True
-            or (status is not None and (status >= 500 or status == 429))
+        body = mapping(error._data)
+        details = mapping(body.get("error"))
+        message = (
+            details.get("error_user_msg") or details.get("message") or f"Graph error {details.get('code')}"
         )
-        if transient and code != 190:
+        meaning = error_meaning(details)
+        if meaning == GONE:
+            return ObjectGone(message, status=status, response=body)
+        if meaning == ACCESS:
+            return AccessRefused(
+                gettext("Zugang prüfen: %(message)s") % {"message": message}, status=status, response=body
+            )
+        if (
+            meaning in (THROTTLED, OUTAGE)
+            or flag(details.get("is_transient")) is True
+            or (status is not None and (status >= 500 or status == 429))
+        ):
             usage = _usage(response)
             return TransientError(
                 message,
@@ -356,10 +406,21 @@ class FacebookChannel(Channel):
         return PermanentError(message, status=status, response=body)
 
 
-def _code(error):
-    """Graph's error code; None where the answer was not Graph's JSON (then `response` is the response)."""
-    body = error.response if isinstance(error.response, dict) else {}
-    return (body.get("error") or {}).get("code")
+def error_meaning(details):
+    """What a Graph error object means by GRAPH_ERRORS (GONE, ACCESS, THROTTLED, OUTAGE); None: the call's own."""
+    code = whole_number(details.get("code"))
+    subcode = whole_number(details.get("error_subcode"))
+    kind = details.get("type")
+    message = str(details.get("message") or "")
+    for row_code, row_subcode, row_kind, meaning, *phrase in GRAPH_ERRORS:
+        if (
+            row_code == code
+            and (row_subcode is ANY or row_subcode == subcode)
+            and (row_kind is ANY or row_kind == kind)
+            and all(words in message for words in phrase)
+        ):
+            return meaning
+    return None
 
 
 def comparable(text):

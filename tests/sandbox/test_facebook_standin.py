@@ -208,3 +208,37 @@ def test_citizens_comment_edit_and_delete_through_the_control_endpoints(facebook
     )
     control("delete-comment", id=comment["id"])
     assert graph(facebook_api, "GET", comment["id"]).json()["error"]["code"] == 100
+
+
+def test_a_token_that_lost_a_permission_is_refused_the_calls_that_need_it(facebook_api):
+    post = graph(facebook_api, "POST", f"{PAGE}/feed", data={"message": "Hallo"}).json()["id"]
+    control = requests.post(
+        f"{facebook_api.url}/_sandbox/lose-permission",
+        json={"permission": "pages_read_engagement"},
+        timeout=5,
+    )
+
+    assert control.status_code == 200
+    refused = graph(facebook_api, "GET", f"{post}/comments")
+    assert refused.status_code == 400
+    assert refused.json()["error"] | {"fbtrace_id": None} == {
+        "message": facebook.PERMISSION_REFUSALS["pages_read_engagement"][1],
+        "type": "OAuthException",
+        "code": 10,
+        "is_transient": False,
+        "fbtrace_id": None,
+    }
+    # Naming the Page needs no permission; editing the post needs another one.
+    assert graph(facebook_api, "GET", "me", params={"fields": "id"}).status_code == 200
+    assert graph(facebook_api, "POST", post, data={"message": "Neu"}).status_code == 200
+
+
+def test_an_app_that_requires_appsecret_proof_refuses_every_call_without_it(facebook_api):
+    requests.post(f"{facebook_api.url}/_sandbox/require-appsecret-proof", json={}, timeout=5)
+
+    refused = graph(facebook_api, "GET", "me")
+
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["code"], error["type"], "error_subcode" in error) == (100, "GraphMethodException", False)
+    assert error["message"] == "API calls from the server require an appsecret_proof argument"

@@ -9,6 +9,7 @@ from pyfacebook import GraphAPI
 
 from sandbox import facebook
 from syndication.channels.base import (
+    AccessRefused,
     MediaFile,
     OutcomeUnknown,
     PermanentError,
@@ -254,15 +255,15 @@ def test_a_token_of_another_page_is_refused_by_the_credential_check(facebook_api
 # Failures
 
 
-def test_an_unknown_token_is_a_permanent_error_in_graphs_words(facebook_api):
+def test_an_unknown_token_refuses_the_account_in_graphs_words(facebook_api):
     channel = FacebookChannel(
         facebook_api.url, {"access_token": "vertippt", "page_id": PAGE}, timeout=TIMEOUT
     )
 
-    with pytest.raises(PermanentError) as refused:
+    with pytest.raises(AccessRefused) as refused:
         channel.publish("Hallo", idempotency_key="d-1")
 
-    assert refused.value.message == "Invalid OAuth access token - Cannot parse access token"
+    assert refused.value.message == "Zugang prüfen: Invalid OAuth access token - Cannot parse access token"
     assert refused.value.response["error"]["code"] == 190
 
 
