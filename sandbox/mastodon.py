@@ -150,15 +150,18 @@ class FederatedContent:
     mastodon-mock escapes what its own users write, as Mastodon does. Replies from
     other servers reach an instance as their servers rendered them, and a
     compatible server (or a hostile one) may send any markup. A status named here
-    is answered with that raw `content` wherever it appears in a JSON reply.
+    is answered with that raw `content` wherever it appears in a JSON reply, and
+    with the other `fields` it is given (its `url`, `language`, its `account`'s
+    `url`, `acct` or `display_name`), as a hostile server may send any of them.
     """
 
     def __init__(self, app):
         self.app = app
         self.content = {}
+        self.fields = {}
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not self.content:
+        if scope["type"] != "http" or not (self.content or self.fields):
             await self.app(scope, receive, send)
             return
         start, chunks = None, []
@@ -190,8 +193,12 @@ class FederatedContent:
             return [self._walk(item) for item in value]
         if isinstance(value, dict):
             value = {key: self._walk(item) for key, item in value.items()}
-            if "content" in value and str(value.get("id")) in self.content:
-                value["content"] = self.content[str(value["id"])]
+            status_id = str(value.get("id"))
+            if "content" in value and status_id in self.content:
+                value["content"] = self.content[status_id]
+            if "content" in value and status_id in self.fields:
+                for name, field in self.fields[status_id].items():
+                    value[name] = {**value[name], **field} if isinstance(field, dict) else field
             return value
         return value
 
@@ -394,6 +401,7 @@ class MastodonSandbox:
         """Back to the seed: no statuses, no tokens, no citizens, no faults of either kind, no requests seen."""
         self.after_handling.clear()
         self.federated.content.clear()
+        self.federated.fields.clear()
         self._control("post", "/api/v1/_mock/reset")
         self.citizens.forget_tokens()
         self.request_log.entries.clear()
@@ -425,9 +433,16 @@ class MastodonSandbox:
     def delete_reply(self, reply):
         self.citizens.delete(reply)
 
-    def federate(self, status_id, html):
-        """Serve a status with `html` as its content, as a reply from another server arrives."""
-        self.federated.content[str(status_id)] = html
+    def federate(self, status_id, html=None, **fields):
+        """Serve a status with `html` as its content, as a reply from another server arrives.
+
+        `fields` replace the status's others as that server sent them, e.g.
+        `url="…"`, `language="…"`, `account={"acct": "…", "url": "…"}`.
+        """
+        if html is not None:
+            self.federated.content[str(status_id)] = html
+        if fields:
+            self.federated.fields[str(status_id)] = fields
 
     def requests_seen(self, method, path):
         """How many requests to `path` the instance has been sent since the last reset."""

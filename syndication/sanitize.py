@@ -7,12 +7,11 @@ Whatever a network sends passes `comment_html()` before it reaches a template, a
 import re
 import unicodedata
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 import nh3
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.utils.html import escape, format_html
+
+from .remote_fields import web_url
 
 ALLOWED_TAGS = {"p", "br", "a"}
 # "*" must be given: left out, ammonia keeps its default lang and title on every tag.
@@ -114,7 +113,10 @@ def _absolute_href(element, attribute, value):
         return value
     # Browsers drop tabs and newlines anywhere in a URL and spaces around it; so do we, then judge.
     url = re.sub(r"[\t\n\r]", "", value).strip(_C0_AND_SPACE)
-    return url if _SAFE_HREF.match(url) else None
+    if not _SAFE_HREF.match(url):
+        return None
+    # An http(s) link must be one a person can read: no credentials, no number spelled as a host.
+    return url if url.lower().startswith("mailto:") or web_url(url) else None
 
 
 def _cleaner(tags):
@@ -201,7 +203,7 @@ def _linked(line):
     position = 0
     for match in _URL.finditer(line):
         url = _without_trailing_punctuation(match.group())
-        if not _has_host(url):
+        if not web_url(url):
             continue
         pieces.append(escape(line[position : match.start()]))
         pieces.append(format_html('<a href="{}">{}</a>', url, url))
@@ -217,13 +219,6 @@ def _without_trailing_punctuation(url):
             break
         url = url[:-1]
     return url
-
-
-def _has_host(url):
-    try:
-        return bool(urlsplit(url).hostname)
-    except ValueError:
-        return False
 
 
 def comment_html(text, text_format):
@@ -265,17 +260,3 @@ def plain_text(html):
     text = re.sub(r"[^\S\n]+", " ", "".join(collector.pieces))
     text = re.sub(r" ?\n ?", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-WEB_URL = URLValidator(schemes=["http", "https"])
-
-
-def web_url(url):
-    """An http(s) link or nothing: a network's odd URL must not become a javascript: link."""
-    if not url or len(url) > 500:
-        return ""
-    try:
-        WEB_URL(url)
-    except ValidationError:
-        return ""
-    return url

@@ -6,6 +6,7 @@ from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
 from syndication import discussion as discussions
+from syndication.remote_fields import language_tag
 from syndication.sanitize import clean_html
 
 register = template.Library()
@@ -31,3 +32,4 @@ def comment_html(html):
 
 register.filter("foreign_language", discussions.foreign_language)
 register.filter("outbound_url", discussions.outbound_url)
+register.filter("language_tag", language_tag)
