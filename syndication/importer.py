@@ -112,7 +112,7 @@ def import_account(account_id):
                     with transaction.atomic():
                         outcome = store(state, reply)
                 except Exception as error:  # noqa: BLE001 - one item, whatever is wrong with it, never stops the round
-                    last_reason = skipped(account, reply, error)
+                    last_reason = log_skipped(account, reply, error)
                     counts["skipped"] += 1
                     continue
                 if outcome:
@@ -129,12 +129,17 @@ def import_account(account_id):
     return counts
 
 
-def skipped(account, reply, error):
-    """Log a reply the round could not store, with the network's item as it came (redacted); return the reason."""
+def log_skipped(account, reply, error):
+    """Log a reply the round could not store, with the network's item as it came (redacted); return the reason.
+
+    The reason is stored on the account, so it loses what PostgreSQL refuses (a NUL
+    byte an error message may quote) like any text from a network.
+    """
     secrets = account.secret_values()
     reason = redact_text(
         str(error) if isinstance(error, MalformedReply) else f"{type(error).__name__}: {error}", secrets
     )
+    reason = single_line(reason)
     log = logger.warning if isinstance(error, MalformedReply) else logger.error
     log(
         "Skipped a reply from %s: %s; the network sent %r",

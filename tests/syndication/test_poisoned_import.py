@@ -200,3 +200,31 @@ def test_the_skip_note_names_only_accounts_that_skipped(article, accounts, masto
 
     assert "übersprungen" not in listing.content.decode()
     assert not ChannelAccount.objects.filter(replies_skipped__gt=0).exists()
+
+
+@pytest.fixture
+def refusing_write_quoting_a_nul():
+    """A comment whose text has "Kaputt" is refused with an error that quotes a NUL byte."""
+
+    def refuse(sender, instance, **kwargs):
+        if "Kaputt" in instance.text:
+            raise ValueError(f"refused {NUL}{instance.text}")
+
+    pre_save.connect(refuse, sender=ImportedComment, dispatch_uid="test_refusing_write_quoting_a_nul")
+    yield
+    pre_save.disconnect(sender=ImportedComment, dispatch_uid="test_refusing_write_quoting_a_nul")
+
+
+def test_a_skip_reason_quoting_a_nul_byte_is_stored_without_it(
+    article, accounts, mastodon, refusing_write_quoting_a_nul
+):
+    account = accounts["mastodon"]
+    copy = posted_copy(article, account)
+    mastodon.sandbox.citizen_reply(copy.remote_id, "Kaputt")
+    mastodon.sandbox.citizen_reply(copy.remote_id, "Nachher", username="sam")
+
+    assert importer.import_account(account.pk) == {"new": 1, "changed": 0, "skipped": 1}
+
+    account.refresh_from_db()
+    assert account.replies_skipped_reason.startswith("ValueError: refused")
+    assert NUL not in account.replies_skipped_reason
