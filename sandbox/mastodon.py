@@ -234,15 +234,18 @@ class FederatedContent(JsonRewrite):
     mastodon-mock escapes what its own users write, as Mastodon does. Replies from
     other servers reach an instance as their servers rendered them, and a
     compatible server (or a hostile one) may send any markup. A status named here
-    is answered with that raw `content` wherever it appears in a JSON reply.
+    is answered with that raw `content` wherever it appears in a JSON reply, and
+    with the other `fields` it is given (its `url`, `language`, its `account`'s
+    `url`, `acct` or `display_name`), as a hostile server may send any of them.
     """
 
     def __init__(self, app):
         super().__init__(app)
         self.content = {}
+        self.fields = {}
 
     def wanted(self, scope):
-        return bool(self.content)
+        return bool(self.content or self.fields)
 
     def rewrite(self, scope, status, data):
         return status, self._walk(data)
@@ -252,8 +255,12 @@ class FederatedContent(JsonRewrite):
             return [self._walk(item) for item in value]
         if isinstance(value, dict):
             value = {key: self._walk(item) for key, item in value.items()}
-            if "content" in value and str(value.get("id")) in self.content:
-                value["content"] = self.content[str(value["id"])]
+            status_id = str(value.get("id"))
+            if "content" in value and status_id in self.content:
+                value["content"] = self.content[status_id]
+            if "content" in value and status_id in self.fields:
+                for name, field in self.fields[status_id].items():
+                    value[name] = {**value[name], **field} if isinstance(field, dict) else field
             return value
         return value
 
@@ -632,6 +639,7 @@ class MastodonSandbox:
         self.hidden.clear()
         self.rate_limits.clear()
         self.locale.language = self.locale.default_language
+        self.federated.fields.clear()
         self._control("post", "/api/v1/_mock/reset")
         self.citizens.forget_tokens()
         self.request_log.entries.clear()
@@ -663,9 +671,16 @@ class MastodonSandbox:
     def delete_reply(self, reply):
         self.citizens.delete(reply)
 
-    def federate(self, status_id, html):
-        """Serve a status with `html` as its content, as a reply from another server arrives."""
-        self.federated.content[str(status_id)] = html
+    def federate(self, status_id, html=None, **fields):
+        """Serve a status with `html` as its content, as a reply from another server arrives.
+
+        `fields` replace the status's others as that server sent them, e.g.
+        `url="…"`, `language="…"`, `account={"acct": "…", "url": "…"}`.
+        """
+        if html is not None:
+            self.federated.content[str(status_id)] = html
+        if fields:
+            self.federated.fields[str(status_id)] = fields
 
     def hide(self, status):
         """The city may no longer see `status` (a status from citizen_reply): its mention carries no status."""

@@ -18,6 +18,11 @@ from .models import ALERT_STATES, ChannelAccount, Delivery
 
 # An account whose token ends within this time shows as "läuft bald ab".
 CREDENTIALS_EXPIRE_WARNING = timedelta(days=14)
+# Superusers and whoever may change channel accounts.
+ACCOUNT_ADMINISTRATORS = Q(is_superuser=True) | Q(
+    groups__permissions__codename="change_channelaccount",
+    groups__permissions__content_type__app_label="syndication",
+)
 
 
 def recipients(delivery):
@@ -30,11 +35,9 @@ def recipients(delivery):
     )
     if delivery.page.owner_id:
         author_ids.add(delivery.page.owner_id)
-    administrators = Q(is_superuser=True) | Q(
-        groups__permissions__codename="change_channelaccount",
-        groups__permissions__content_type__app_label="syndication",
+    users = User.objects.filter(Q(pk__in=author_ids) | ACCOUNT_ADMINISTRATORS, is_active=True).exclude(
+        email=""
     )
-    users = User.objects.filter(Q(pk__in=author_ids) | administrators, is_active=True).exclude(email="")
     return sorted({user.email for user in users})
 
 
@@ -85,4 +88,31 @@ def credential_trouble(user, now=None):
     soon = now + CREDENTIALS_EXPIRE_WARNING
     return ChannelAccount.objects.filter(enabled=True).filter(
         ~Q(credentials_error="") | Q(credentials_expire_at__lte=soon)
+    )
+
+
+def send_deletions_held_alert(account_id):
+    """Tell the account's administrators that a refresh read many comments as gone and deleted none."""
+    account = ChannelAccount.objects.get(pk=account_id)
+    context = {
+        "account": account,
+        "share": f"{settings.COMMENT_MAX_DELETION_SHARE:.0%}",
+        "admin_url": f"{settings.WAGTAILADMIN_BASE_URL}/admin/",
+    }
+    subject = _("Stadtfunk: %(account)s – %(count)d Kommentare nicht gelöscht") % {
+        "account": account,
+        "count": account.deletions_held,
+    }
+    return send_mail(
+        " ".join(subject.split()),
+        render_to_string("syndication/deletions_held_mail.txt", context),
+        None,
+        sorted(
+            set(
+                get_user_model()
+                .objects.filter(ACCOUNT_ADMINISTRATORS, is_active=True)
+                .exclude(email="")
+                .values_list("email", flat=True)
+            )
+        ),
     )

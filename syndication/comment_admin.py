@@ -311,6 +311,13 @@ def page_edit_url(comment):
     return reverse("wagtailadmin_pages:edit", args=[comment.page_id])
 
 
+def import_troubles():
+    """Accounts whose last import skipped replies or whose refresh held deletions back: said above the list."""
+    return ChannelAccount.objects.filter(Q(replies_skipped__gt=0) | Q(deletions_held__gt=0)).order_by(
+        "network", "name"
+    )
+
+
 class CommentIndexView(IndexView):
     """Routed comments, what waits for a decision first; a row's menu decides it, the footer decides many."""
 
@@ -326,6 +333,11 @@ class CommentIndexView(IndexView):
             When(state=State.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
         )
         return queryset.annotate(waiting=waiting_first).order_by("waiting", "-urgent", "-posted_at", "-pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["import_troubles"] = import_troubles()
+        return context
 
     @cached_property
     def columns(self):

@@ -39,7 +39,7 @@ from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 from .publication import publication_of
 from .redaction import redact
-from .sanitize import web_url
+from .remote_fields import web_url
 from .transport import RECORDED_BODY_CHARS, response_record
 
 logger = logging.getLogger(__name__)

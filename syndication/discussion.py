@@ -5,7 +5,6 @@ Last-Modified follow its discussion, so a browser that revalidates sees it at on
 """
 
 import hashlib
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,18 +17,13 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition
 
 from .models import Delivery, ImportedComment
+from .remote_fields import language_tag
 
 # Replies below this depth are listed at it, saying whom they answer: every level
 # indents (a phone has little width) and renders through one more template include.
 MAX_DEPTH = 4
 
 _APPROVED = Q(state=ImportedComment.State.APPROVED)
-_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*", re.IGNORECASE)
-# Codes that name no language: undetermined, no linguistic content, several, and the
-# private-use range in which X marks posts of only links, mentions or hashtags (qme, qht…).
-_NO_LANGUAGE = re.compile(r"und|zxx|mul|mis|q[a-t][a-z]", re.IGNORECASE)
-# X still sends the withdrawn ISO 639 codes, which a screen reader may not know.
-_RENAMED_LANGUAGES = {"in": "id", "iw": "he", "ji": "yi"}
 
 
 @dataclass
@@ -103,14 +97,12 @@ def _time(response):
 
 
 def foreign_language(tag):
-    """The comment's language for a lang attribute, or "" when it is German or no usable language."""
-    if not tag or not _LANGUAGE_TAG.fullmatch(tag):
-        return ""
-    primary, _, rest = tag.partition("-")
-    primary = _RENAMED_LANGUAGES.get(primary.lower(), primary.lower())
-    if primary == "de" or _NO_LANGUAGE.fullmatch(primary):
-        return ""
-    return f"{primary}-{rest}" if rest else primary
+    """The comment's language for a lang attribute, or "" when it is German or no usable language.
+
+    Checked again here, not only on import: comments stored before the check came in.
+    """
+    tag = language_tag(tag)
+    return "" if tag == "de" or tag.startswith("de-") else tag
 
 
 def comments_changed(page_id):

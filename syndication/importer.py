@@ -4,25 +4,31 @@ A round asks the network module for what is new since the account's cursor, so i
 costs what is new, not what is old. The cursor moves only after the round's
 comments are stored, in the same transaction: a round that fails loses nothing and
 is simply asked again, also when the network module fails unexpectedly (an
-UnexpectedError, its traceback logged). A malformed item is logged and skipped; it
-never stops the rest. Edits and deletions of comments imported earlier arrive by
-refresh_account.
+UnexpectedError, its traceback logged). Every field of an item is checked for what
+it is (syndication.remote_fields) before it is stored; an item that still cannot be
+stored, for whatever reason, is skipped in a savepoint of its own, logged and
+counted on the account: it never stops the rest. Edits and deletions of comments
+imported earlier arrive by refresh_account, and a comment is deleted only where the
+network said clearly that it is gone, never many at once.
 """
 
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .channels.base import AccessRefused, channel_errors
+from . import remote_fields
+from .alerts import send_deletions_held_alert
+from .channels.base import GONE, UNCLEAR, AccessRefused, channel_errors
 from .credential_check import record_refusal
 from .discussion import comments_changed
 from .models import ChannelAccount, Delivery, ImportedComment
 from .moderation import is_urgent, notify_urgent, urgent_keywords
-from .sanitize import comment_html, normalise_text, plain_text, web_url
+from .redaction import redact, redact_text
+from .sanitize import comment_html, plain_text, single_line
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +37,9 @@ REFRESH_BATCH = 500
 # Comments committed together in an import round, and looked up together beforehand.
 COMMIT_CHUNK = 500
 KNOWN_CHUNK = 500
+# So many deletions in one refresh are believed whatever share of the account's comments
+# they are: on a young account, one citizen deleting two replies is most of them.
+ALWAYS_BELIEVED_DELETIONS = 2
 
 
 class MalformedReply(ValueError):
@@ -65,6 +74,8 @@ class Round:
         self.keywords = urgent_keywords()
         wanted = {reply.remote_id for reply in replies} | {reply.in_reply_to_id for reply in replies}
         wanted |= {replaced for reply in replies for replaced in reply.replaces}
+        # An id that is no id (a NUL byte in it) must not reach the query: PostgreSQL refuses it.
+        wanted = {remote_fields.remote_id(remote_id) for remote_id in wanted}
         wanted.discard("")
         self.comments = {}
         ids = sorted(wanted)
@@ -104,42 +115,75 @@ def import_account(account_id):
         batch = channel.fetch_replies(list(copies), account.reply_cursor)
     state = Round(account, copies, batch.replies)
     counts = {"new": 0, "changed": 0, "skipped": 0}
+    last_reason = ""
     for start in range(0, len(batch.replies), COMMIT_CHUNK):
         with transaction.atomic():
             for reply in batch.replies[start : start + COMMIT_CHUNK]:
                 try:
-                    outcome = store(state, reply)
-                except MalformedReply as error:
-                    logger.warning("Skipped a reply from %s: %s (%r)", account, error, reply.remote_id)
+                    # A savepoint per item: on PostgreSQL a failed statement would end the whole transaction.
+                    with transaction.atomic():
+                        outcome = store(state, reply)
+                except Exception as error:  # noqa: BLE001 - one item, whatever is wrong with it, never stops the round
+                    last_reason = log_skipped(account, reply, error)
                     counts["skipped"] += 1
                     continue
                 if outcome:
                     counts[outcome] += 1
-    ChannelAccount.objects.filter(pk=account.pk).update(
-        reply_cursor=batch.cursor, replies_fetched_at=timezone.now()
-    )
+    now = timezone.now()
+    progress = {"reply_cursor": batch.cursor, "replies_fetched_at": now}
+    if counts["skipped"]:
+        progress |= {
+            "replies_skipped": counts["skipped"],
+            "replies_skipped_at": now,
+            "replies_skipped_reason": last_reason,
+        }
+    ChannelAccount.objects.filter(pk=account.pk).update(**progress)
     return counts
+
+
+def log_skipped(account, reply, error):
+    """Log a reply the round could not store, with the network's item as it came (redacted); return the reason.
+
+    The reason is stored on the account, so it loses what PostgreSQL refuses (a NUL
+    byte an error message may quote) like any text from a network.
+    """
+    secrets = account.secret_values()
+    reason = redact_text(
+        str(error) if isinstance(error, MalformedReply) else f"{type(error).__name__}: {error}", secrets
+    )
+    reason = single_line(reason)
+    log = logger.warning if isinstance(error, MalformedReply) else logger.error
+    log(
+        "Skipped a reply from %s: %s; the network sent %r",
+        account,
+        reason,
+        redact(reply.raw or {"remote_id": reply.remote_id}, secrets),
+        exc_info=not isinstance(error, MalformedReply),
+    )
+    return reason[:500]
 
 
 def store(state, reply):
     """Create or update one comment; 'new', 'changed', or None when it belongs to none of our copies."""
-    fields = comment_fields(reply)
-    copy, parent = locate(state, reply)
+    account = state.account
+    fields = comment_fields(reply, account.network)
+    copy, parent = locate(state, reply, fields["in_reply_to_id"])
     if copy is None:
         return None
-    account = state.account
-    if reply.replaces:
+    replaced = [remote_id for remote_id in map(remote_fields.remote_id, reply.replaces) if remote_id]
+    if replaced:
         # An edit on X is a new post; the older versions go.
-        ImportedComment.objects.filter(account=account, remote_id__in=reply.replaces).delete()
-        for replaced in reply.replaces:
-            state.comments.pop(replaced, None)
-    comment = state.comments.get(reply.remote_id)
+        ImportedComment.objects.filter(account=account, remote_id__in=replaced).delete()
+    comment = None if fields["remote_id"] in replaced else state.comments.get(fields["remote_id"])
     if comment is None:
         copy_id, page_id = copy
         urgent = is_urgent(fields["text"], state.keywords)
         comment = ImportedComment.objects.create(
             account=account, copy_id=copy_id, page_id=page_id, parent=parent, urgent=urgent, **fields
         )
+        # Only now: had the item failed, its savepoint would have undone the deletion above.
+        for remote_id in replaced:
+            state.comments.pop(remote_id, None)
         state.comments[comment.remote_id] = comment
         if urgent:
             transaction.on_commit(lambda: notify_urgent(comment.pk))
@@ -150,39 +194,56 @@ def store(state, reply):
     return "changed"
 
 
-def comment_fields(reply):
-    """The few fields the portal keeps, checked and sanitized; MalformedReply if the item is unusable."""
-    if not reply.remote_id or len(reply.remote_id) > 255:
+def comment_fields(reply, network):
+    """The few fields the portal keeps, each checked for what it is; MalformedReply if the item is unusable.
+
+    A field that is not what it should be (a link with credentials, "nil" as a
+    language, a handle against the network's rules) is stored as absent, and the
+    comment is still imported.
+    """
+    remote_id = remote_fields.remote_id(reply.remote_id)
+    if not remote_id:
         raise MalformedReply("no usable id")
-    if reply.created_at is None or timezone.is_naive(reply.created_at):
+    if not isinstance(reply.created_at, datetime) or timezone.is_naive(reply.created_at):
         raise MalformedReply("no time zone-aware creation time")
     if reply.text_format not in ("html", "text"):
         raise MalformedReply(f"unknown text format {reply.text_format!r}")
+    if not isinstance(reply.text or "", str):
+        raise MalformedReply("text is not text")
     html = comment_html(reply.text or "", reply.text_format)
     text = plain_text(html)
     if not text.strip():
         raise MalformedReply("empty text")
+    # Checked as the network sent it: a handle with a NUL byte in it is none, not another one.
+    handle = single_line(remote_fields.handle(network, _text(reply.author_handle).strip()))[:200]
+    edited_at = reply.edited_at
+    if not isinstance(edited_at, datetime) or timezone.is_naive(edited_at):
+        edited_at = None
     return {
-        "remote_id": reply.remote_id,
-        "in_reply_to_id": reply.in_reply_to_id or "",
-        "author_name": normalise_text(reply.author_name or reply.author_handle or "")[:200] or "?",
-        "author_handle": normalise_text(reply.author_handle or "")[:200],
-        "author_url": web_url(reply.author_url),
+        "remote_id": remote_id,
+        "in_reply_to_id": remote_fields.remote_id(reply.in_reply_to_id),
+        "author_name": single_line(_text(reply.author_name))[:200] or handle or "?",
+        "author_handle": handle,
+        "author_url": remote_fields.web_url(reply.author_url),
         "html": html,
         "text": text,
-        "language": (reply.language or "")[:35],
-        "url": web_url(reply.url),
+        "language": remote_fields.language_tag(reply.language),
+        "url": remote_fields.web_url(reply.url),
         "posted_at": reply.created_at,
-        "edited_at": reply.edited_at,
+        "edited_at": edited_at,
     }
 
 
-def locate(state, reply):
+def _text(value):
+    return value if isinstance(value, str) else ""
+
+
+def locate(state, reply, in_reply_to_id):
     """The copy a reply belongs to, and the comment it answers; (None, None) if it is not ours."""
     copies = state.copies
-    parent = state.comments.get(reply.in_reply_to_id) if reply.in_reply_to_id else None
-    if reply.in_reply_to_id in copies:
-        return copies[reply.in_reply_to_id], None
+    parent = state.comments.get(in_reply_to_id) if in_reply_to_id else None
+    if in_reply_to_id in copies:
+        return copies[in_reply_to_id], None
     if reply.conversation_id in copies:
         return copies[reply.conversation_id], parent
     if parent is not None:
@@ -190,10 +251,10 @@ def locate(state, reply):
     # An answer of the city's own: a citizen replying to it joins that comment's thread.
     answer = (
         Delivery.objects.answers()
-        .filter(account=state.account, remote_id=reply.in_reply_to_id)
+        .filter(account=state.account, remote_id=in_reply_to_id)
         .select_related("comment")
         .first()
-        if reply.in_reply_to_id
+        if in_reply_to_id
         else None
     )
     if answer is not None:
@@ -216,6 +277,9 @@ def refresh_account(account_id, batch=REFRESH_BATCH):
     """Bring comments imported earlier up to date: edits change them, deletions remove them.
 
     Works through the account's comments oldest refresh first, `batch` at a time.
+    A comment is deleted only where the network said it is gone (GONE or None);
+    an UNCLEAR answer or none changes nothing. A refresh that would delete more than
+    COMMENT_MAX_DELETION_SHARE of the account's comments deletes none and alerts.
     """
     account = ChannelAccount.objects.get(pk=account_id)
     with channel_errors():
@@ -228,32 +292,70 @@ def refresh_account(account_id, batch=REFRESH_BATCH):
     # An error fails the round before anything changes: no comment is deleted on a guess.
     with refusals_recorded(account), channel_errors():
         current = channel.refresh_replies([comment.remote_id for comment in comments])
+    gone = [comment for comment in comments if _is_gone(current, comment.remote_id)]
+    hold = deletions_unbelievable(account, len(gone))
     keywords = urgent_keywords()
-    counts = {"changed": 0, "deleted": 0}
+    counts = {"changed": 0, "deleted": 0, "unclear": 0, "held": 0}
     with transaction.atomic():
         for comment in comments:
-            if comment.remote_id not in current:
+            answer = current.get(comment.remote_id, UNCLEAR)
+            if answer is UNCLEAR:
+                if comment.remote_id in current:
+                    logger.info("%s could not tell whether comment %s changed; kept", account, comment.pk)
+                    counts["unclear"] += 1
                 comment.save(update_fields=["updated_at"])
-                continue
-            reply = current[comment.remote_id]
-            if reply is None:
+            elif _is_gone(current, comment.remote_id):
+                if hold:
+                    counts["held"] += 1
+                    comment.save(update_fields=["updated_at"])
+                    continue
                 if comment.state == ImportedComment.State.APPROVED:
                     comments_changed(comment.page_id)
                 comment.delete()
                 counts["deleted"] += 1
-                continue
-            try:
-                fields = comment_fields(reply)
-            except MalformedReply as error:
-                logger.warning("Kept comment %s unchanged: %s", comment.pk, error)
-                comment.save(update_fields=["updated_at"])
-                continue
-            if fields["html"] != comment.html or fields["edited_at"] != comment.edited_at:
-                apply_edit(comment, fields, keywords)
+            elif refresh_one(comment, answer, account.network, keywords):
                 counts["changed"] += 1
-            else:
+        if hold:
+            ChannelAccount.objects.filter(pk=account.pk).update(
+                deletions_held=counts["held"], deletions_held_at=timezone.now()
+            )
+            transaction.on_commit(lambda: send_deletions_held_alert(account.pk))
+    if hold:
+        logger.error(
+            "%s: the network reads %d of the account's comments as gone at once; none deleted",
+            account,
+            counts["held"],
+        )
+    # "unclear" and "held" only where they happened: callers count on the two others.
+    return {key: value for key, value in counts.items() if key in ("changed", "deleted") or value}
+
+
+def _is_gone(current, remote_id):
+    return remote_id in current and (current[remote_id] is None or current[remote_id] is GONE)
+
+
+def deletions_unbelievable(account, deletions):
+    """Whether `deletions` in one go is more of the account's comments than a network error should be read as."""
+    if deletions <= ALWAYS_BELIEVED_DELETIONS:
+        return False
+    total = ImportedComment.objects.filter(account=account).count()
+    return deletions > total * settings.COMMENT_MAX_DELETION_SHARE
+
+
+def refresh_one(comment, reply, network, keywords):
+    """Apply the network's current version of one comment, in a savepoint; whether it changed."""
+    try:
+        with transaction.atomic():
+            fields = comment_fields(reply, network)
+            if fields["html"] == comment.html and fields["edited_at"] == comment.edited_at:
                 comment.save(update_fields=["updated_at"])
-    return counts
+                return False
+            apply_edit(comment, fields, keywords)
+            return True
+    except Exception as error:  # noqa: BLE001 - one odd version must not stop the others' refresh
+        logger.warning("Kept comment %s unchanged: %s", comment.pk, redact_text(str(error)))
+        comment.save(update_fields=["updated_at"])
+        return False
 
 
 def purge_expired(now=None):

@@ -49,6 +49,14 @@ class ChannelAccount(models.Model):
     # Where the last import of citizens' replies stopped (the network module's own cursor).
     reply_cursor = models.JSONField(null=True, blank=True, editable=False)
     replies_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last round that could not store some of the replies it fetched: how many, when,
+    # and the last reason (redacted), shown in the comments' list until a later round skips some again.
+    replies_skipped = models.PositiveIntegerField(default=0, editable=False)
+    replies_skipped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    replies_skipped_reason = models.TextField(blank=True, editable=False)
+    # The last refresh whose deletions were held back (COMMENT_MAX_DELETION_SHARE): how many it would have deleted.
+    deletions_held = models.PositiveIntegerField(default=0, editable=False)
+    deletions_held_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The last credential check (syndication.credential_check): the network's refusal in its
     # own words ("" while it accepts the token), and the token's end where the credentials name one.
     credentials_checked_at = models.DateTimeField(null=True, blank=True, editable=False)

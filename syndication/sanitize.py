@@ -7,12 +7,11 @@ Whatever a network sends passes `comment_html()` before it reaches a template, a
 import re
 import unicodedata
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 import nh3
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.utils.html import escape, format_html
+
+from .remote_fields import web_url
 
 ALLOWED_TAGS = {"p", "br", "a"}
 # "*" must be given: left out, ammonia keeps its default lang and title on every tag.
@@ -39,7 +38,12 @@ _INVISIBLES = "\u00ad\u180e\u200b\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"
 # C0 and C1 controls except tab and newline, and lone surrogates, which no text
 # contains and which the HTML parser cannot even be handed.
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
-_HIDDEN = re.compile(f"[{_BIDI_CONTROLS}{_INVISIBLES}{_CONTROLS}]")
+# Unicode's non-characters (U+FDD0–U+FDEF and the last two code points of every plane):
+# never text, only a program's internal markers.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+_HIDDEN = re.compile(f"[{_BIDI_CONTROLS}{_INVISIBLES}{_CONTROLS}{_NONCHARACTERS}]")
 
 # Tag characters are invisible ASCII; the only text that uses them is a
 # subdivision flag (🏴 + tags + cancel tag, e.g. Scotland's). Anything else smuggles.
@@ -60,11 +64,24 @@ _C0_AND_SPACE = "".join(chr(code) for code in range(0x21))
 _BLOCK_RUN = re.compile(rf"(?:\s*</?(?:{'|'.join(sorted(BLOCK_TAGS))})>)+\s*")
 # Every tag the cleaner can write, exactly as it writes them.
 _CLEANED_TAG = re.compile(f'(</?p>|<br>|</a>|<a(?: href="[^"]*")? rel="{re.escape(LINK_REL)}">)')
+_LINK_WITHOUT_HREF = f'<a rel="{LINK_REL}">'
+# The cleaner drops svg, math, template and the elements of SVG and MathML whole, the
+# citizen's words with them, and the parser's rules for other elements (tables, raw
+# text) move or hide text. Renamed as the tokenizer reads a tag name, every element
+# the cleaner would drop becomes an unknown one, whose text stays.
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][^\t\n\f\r />]*)")
+CLEAN_CONTENT_TAGS = {"script", "style"}
+_KEPT_NAMES = ALLOWED_TAGS | BLOCK_TAGS | CLEAN_CONTENT_TAGS
 
 
 def normalise_text(text):
     """Text without the characters that spoof or hide, in NFC so equal words compare equal."""
     return unicodedata.normalize("NFC", _strip_hidden(text))
+
+
+def single_line(text):
+    """A name or handle: normalised, every run of whitespace (tabs, line breaks) one space."""
+    return " ".join(normalise_text(text).split())
 
 
 def _strip_hidden(text):
@@ -96,13 +113,16 @@ def _absolute_href(element, attribute, value):
         return value
     # Browsers drop tabs and newlines anywhere in a URL and spaces around it; so do we, then judge.
     url = re.sub(r"[\t\n\r]", "", value).strip(_C0_AND_SPACE)
-    return url if _SAFE_HREF.match(url) else None
+    if not _SAFE_HREF.match(url):
+        return None
+    # An http(s) link must be one a person can read: no credentials, no number spelled as a host.
+    return url if url.lower().startswith("mailto:") or web_url(url) else None
 
 
 def _cleaner(tags):
     return nh3.Cleaner(
         tags=tags,
-        clean_content_tags={"script", "style"},
+        clean_content_tags=CLEAN_CONTENT_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         attribute_filter=_absolute_href,
         url_schemes=URL_SCHEMES,
@@ -116,11 +136,31 @@ _final_pass = _cleaner(ALLOWED_TAGS)
 
 def clean_html(html):
     """A network's HTML reduced to paragraphs, line breaks and outbound links; safe to mark_safe."""
-    cleaned = _blocks_as_breaks(_first_pass.clean(_strip_hidden(html)))
+    readable = _TAG_NAME.sub(_as_unknown_element, _strip_hidden(html))
+    cleaned = _blocks_as_breaks(_first_pass.clean(readable))
     # The parser decodes character references, so "&#x202E;" turns into an override
     # only now; and NFC must wait until text and tags can be told apart.
     tidied = _compose_text(_strip_hidden(cleaned))
-    return _final_pass.clean(tidied)
+    return _unwrap_links_without_href(_final_pass.clean(tidied))
+
+
+def _unwrap_links_without_href(html):
+    """A link whose address was refused becomes its text: an <a> without href is no link to anyone."""
+    pieces = []
+    unwrapping = False
+    for index, piece in enumerate(_CLEANED_TAG.split(html)):
+        if index % 2 and piece == _LINK_WITHOUT_HREF:
+            unwrapping = True
+        elif index % 2 and piece == "</a>" and unwrapping:
+            unwrapping = False
+        else:
+            pieces.append(piece)
+    return "".join(pieces)
+
+
+def _as_unknown_element(match):
+    slash, name = match.groups()
+    return match.group() if name.lower() in _KEPT_NAMES else f"<{slash}x-{name}"
 
 
 def _blocks_as_breaks(html):
@@ -163,7 +203,7 @@ def _linked(line):
     position = 0
     for match in _URL.finditer(line):
         url = _without_trailing_punctuation(match.group())
-        if not _has_host(url):
+        if not web_url(url):
             continue
         pieces.append(escape(line[position : match.start()]))
         pieces.append(format_html('<a href="{}">{}</a>', url, url))
@@ -179,13 +219,6 @@ def _without_trailing_punctuation(url):
             break
         url = url[:-1]
     return url
-
-
-def _has_host(url):
-    try:
-        return bool(urlsplit(url).hostname)
-    except ValueError:
-        return False
 
 
 def comment_html(text, text_format):
@@ -227,17 +260,3 @@ def plain_text(html):
     text = re.sub(r"[^\S\n]+", " ", "".join(collector.pieces))
     text = re.sub(r" ?\n ?", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-WEB_URL = URLValidator(schemes=["http", "https"])
-
-
-def web_url(url):
-    """An http(s) link or nothing: a network's odd URL must not become a javascript: link."""
-    if not url or len(url) > 500:
-        return ""
-    try:
-        WEB_URL(url)
-    except ValidationError:
-        return ""
-    return url

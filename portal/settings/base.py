@@ -319,6 +319,9 @@ FACEBOOK_GRAPH_VERSION = os.environ.get("FACEBOOK_GRAPH_VERSION", "v24.0")
 REPLY_IMPORT_RETRY_DELAY = 30
 # Imported comments are deleted this many days after they were written (GDPR).
 COMMENT_RETENTION_DAYS = int(os.environ.get("COMMENT_RETENTION_DAYS", "180"))
+# A refresh that would delete more than this share of an account's comments at once
+# deletes none and alerts: a network's error read as "everything gone" must not empty the portal.
+COMMENT_MAX_DELETION_SHARE = float(os.environ.get("COMMENT_MAX_DELETION_SHARE", "0.5"))
 
 # Web Push: the contact the push services see in the portal's VAPID token. The
 # signing key (VAPID_PRIVATE_KEY) is a secret: dev.py and test.py hold throwaway ones.

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 
 from django.utils.translation import gettext as _
 
@@ -218,6 +219,19 @@ class RemoteReply:
     # Earlier ids this reply stands for: an edit on X is a new post in the same edit chain.
     replaces: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False)
+
+
+class ReplyAnswer(Enum):
+    """What refresh_replies may say of a reply besides its current RemoteReply."""
+
+    # The network said clearly that the reply is deleted or no longer public (None says the same).
+    GONE = "gone"
+    # The network's answer did not tell (an error for this one item, an odd shape): nothing changes.
+    UNCLEAR = "unclear"
+
+
+GONE = ReplyAnswer.GONE
+UNCLEAR = ReplyAnswer.UNCLEAR
 
 
 @dataclass(frozen=True)
@@ -502,8 +516,11 @@ class Channel(ABC):
     def refresh_replies(self, reply_ids):
         """The current state of replies imported earlier.
 
-        Returns {remote_id: RemoteReply, or None where the reply was deleted or is no
-        longer public}, so that edits and deletions on the network reach the portal.
+        Returns {remote_id: RemoteReply; GONE (or None) only where the network said
+        clearly that the reply was deleted or is no longer public; UNCLEAR where its
+        answer could not tell}, so that edits and deletions on the network reach the
+        portal. An id left out, like UNCLEAR, changes nothing: the portal deletes a
+        citizen's comment only on proof.
         """
         raise NotImplementedError(f"{self.network} cannot fetch replies")
 

@@ -483,3 +483,30 @@ def test_a_long_discussion_has_no_axe_violations(portal, accounts, browser_page,
     assert not overflowing
     browser_page.focus("section.discussion .discussion__original a")
     assert browser_page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+
+
+ODD_LANGUAGES = [
+    "nil",
+    "con",
+    "und",
+    "zxx",
+    "qme",
+    "xyz",
+    "en_US",
+    "de-",
+    'en" onmouseover="alert(1)',
+    "x-klingon",
+]
+
+
+@pytest.mark.parametrize("language", ODD_LANGUAGES)
+def test_a_stored_odd_language_never_becomes_a_lang_attribute(portal, accounts, client, language):
+    page = portal["museum"]
+    odd = comment(page, accounts["mastodon"], "Schöne Aktion", language=language)
+    english = comment(page, accounts["mastodon"], "Nice", language="EN-gb")
+
+    soup = page_soup(client, page)
+
+    assert not comment_article(soup, odd).find(class_="discussion__text").has_attr("lang")
+    assert comment_article(soup, english).find(class_="discussion__text")["lang"] == "en-GB"
+    assert [element["lang"] for element in section(soup).find_all(lang=True)] == ["en-GB"]

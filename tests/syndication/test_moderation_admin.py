@@ -420,3 +420,33 @@ def test_moderation_routes_are_kept_in_the_settings(newsroom, client):
 
     assert "Kultur / alle Konten → Moderation" in html
     assert client.get(reverse("moderation_routes:add")).status_code == 200
+
+
+@pytest.mark.parametrize("language", ["nil", "con", "und", "zxx", 'en" onmouseover="alert(1)', "de-"])
+def test_the_admin_never_writes_an_odd_stored_language_into_lang(newsroom, account, client, language):
+    odd = imported(newsroom.article["kultur"], account, "Schöne Aktion", language=language)
+    english = imported(newsroom.article["kultur"], account, "Nice", language="EN-gb")
+    client.force_login(newsroom.users.moderation)
+
+    odd_page = client.get(moderate_url(odd)).content.decode()
+    english_page = client.get(moderate_url(english)).content.decode()
+
+    assert f'lang="{language}"' not in odd_page
+    assert "<blockquote>" in odd_page
+    assert '<blockquote lang="en-GB">' in english_page
+
+
+def test_the_admin_links_only_checked_addresses(newsroom, account, client):
+    odd = imported(
+        newsroom.article["kultur"],
+        account,
+        author_url="https://user:pw@social.example/@anna",
+        url="https://0x7f000001/beitrag",
+    )
+    client.force_login(newsroom.users.moderation)
+
+    page = client.get(moderate_url(odd)).content.decode()
+
+    assert "social.example" not in page
+    assert "0x7f000001" not in page
+    assert "Im Netzwerk ansehen" not in page

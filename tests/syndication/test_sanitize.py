@@ -123,10 +123,62 @@ def test_lists_and_quotes_from_other_servers_keep_their_line_breaks():
     assert html == "<p>Wann ist die Museumsnacht?</p><p>Wir stimmen ab:</p>Freitag<br>Samstag"
 
 
-def test_relative_and_protocol_relative_links_lose_their_target():
+def test_relative_and_protocol_relative_links_become_their_text():
     html = clean_html('<a href="/admin/">Admin</a> <a href="//evil.example/">Anmelden</a>')
 
-    assert html == f'<a rel="{REL}">Admin</a> <a rel="{REL}">Anmelden</a>'
+    assert html == "Admin Anmelden"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '<a href="javascript:alert(1)">Klick</a>',
+        '<a href="data:text/html,x">Klick</a>',
+        "<a>Klick</a>",
+        '<a href="">Klick</a>',
+        '<a name="oben">Klick</a>',
+        '<svg><a href="vbscript:x">Klick</a></svg>',
+    ],
+)
+def test_no_link_is_left_without_its_address(link):
+    html = clean_html(f"<p>Vorher {link} nachher</p>")
+
+    assert "<a" not in html
+    assert html == "<p>Vorher Klick nachher</p>"
+
+
+def test_a_refused_link_beside_a_kept_one_leaves_the_kept_one_whole():
+    html = clean_html('<a href="/x">eins</a> <a href="https://musterstadt.example/">zwei</a>')
+
+    assert html == f'eins <a href="https://musterstadt.example/" rel="{REL}">zwei</a>'
+
+
+@pytest.mark.parametrize(
+    ("content", "readable"),
+    [
+        ("<svg><text>Zum Rathaus</text></svg>", "Zum Rathaus"),
+        (
+            '<svg viewBox="0 0 10 10"><g><text>Plan</text><tspan>B</tspan></g><desc>Skizze</desc></svg>',
+            "PlanBSkizze",
+        ),
+        ("<math><mi>x</mi><mo>=</mo><mn>2</mn></math>", "x=2"),
+        ("<math><mtext>Preis</mtext></math>", "Preis"),
+        ("<template>Vorlage</template>", "Vorlage"),
+        ("<stadt-karte>Lindenallee</stadt-karte>", "Lindenallee"),
+        ("<blink>Achtung</blink>", "Achtung"),
+        ("<svg><script>alert(1)</script><style>*{}</style>Text</svg>", "Text"),
+    ],
+)
+def test_dropped_elements_keep_their_readable_text(content, readable):
+    html = clean_html(f"<p>{content}</p>")
+
+    assert html == f"<p>{readable}</p>"
+
+
+def test_text_of_dropped_elements_stays_escaped():
+    html = clean_html("<svg><text>&lt;script&gt;alert(1)&lt;/script&gt;</text></svg>")
+
+    assert html == "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
 def test_plain_text_is_escaped_and_linked():
@@ -166,6 +218,13 @@ def test_bidi_controls_are_removed():
 
 def test_bidi_controls_written_as_references_are_removed():
     assert clean_html("<p>Bescheid_&#x202E;fdp.exe&#x200B;</p>") == "<p>Bescheid_fdp.exe</p>"
+
+
+@pytest.mark.parametrize("noncharacter", ["\ufffe", "\uffff", "\ufdd0", "\ufdef", "\U0001fffe", "\U0010ffff"])
+def test_unicode_noncharacters_are_removed(noncharacter):
+    assert normalise_text(f"Da{noncharacter}nke") == "Danke"
+    assert comment_html(f"Da{noncharacter}nke", "text") == "<p>Danke</p>"
+    assert clean_html(f"<p>Da{noncharacter}nke &#x{ord(noncharacter):x};</p>") == "<p>Danke </p>"
 
 
 def test_marks_that_mixed_direction_text_needs_are_kept():
