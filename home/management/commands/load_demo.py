@@ -1,6 +1,7 @@
 """Build the Musterstadt demo site: sections, articles, legal pages, groups, users and channel accounts.
 
-Idempotent: whatever exists is left as it is, so a second run changes nothing.
+Idempotent: whatever exists is left as it is, so a second run changes nothing; only the
+default Site's address follows WAGTAILADMIN_BASE_URL.
 """
 
 import colorsys
@@ -27,6 +28,7 @@ from editorial.bypass import publishing_without_workflow
 from editorial.sections import grant_editing, require_release
 from home import demo_content as content
 from home.models import ArticleGalleryImage, ArticlePage, HomePage, PortalSettings, SectionPage, StandardPage
+from home.site_address import point_site_at
 from sandbox import bluesky as bluesky_sandbox
 from sandbox import facebook as facebook_sandbox
 from sandbox import flickr as flickr_sandbox
@@ -71,6 +73,7 @@ class Command(BaseCommand):
             ("Ein Artikel wartet auf Freigabe", self.ensure_article_in_review),
         ]
         self.created = 0
+        self.site_moved = False
         for number, (label, step) in enumerate(steps, start=1):
             self.stdout.write(f"[{number}/{len(steps)}] {label} …")
             with transaction.atomic(), publishing_without_workflow(DEMO_REASON):
@@ -78,6 +81,10 @@ class Command(BaseCommand):
         if self.created:
             self.stdout.write(
                 self.style.SUCCESS(f"Musterstadt ist bereit ({self.created} Objekte angelegt).")
+            )
+        elif self.site_moved:
+            self.stdout.write(
+                self.style.SUCCESS("Musterstadt war schon vollständig; nur die Adresse geändert.")
             )
         else:
             self.stdout.write(self.style.SUCCESS("Musterstadt war schon vollständig; nichts geändert."))
@@ -90,6 +97,7 @@ class Command(BaseCommand):
         site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
         if site and isinstance(site.root_page.specific, HomePage):
             self.home = site.root_page.specific
+            self.ensure_site_address(site)
             return
         root = Page.get_first_root_node()
         self.home = HomePage.objects.first()
@@ -104,14 +112,21 @@ class Command(BaseCommand):
             self.home.save_revision().publish()
             self.created += 1
         if site is None:
-            site = Site(hostname="localhost", port=80, is_default_site=True)
+            site = Site(is_default_site=True)
         old_root = site.root_page if site.pk else None
         site.root_page = self.home
         site.site_name = "Musterstadt"
+        self.ensure_site_address(site)
         site.save()
         # Wagtail's installation leaves a bare "Welcome" page; it has no place in the portal.
         if old_root is not None and old_root.specific_class is Page:
             old_root.delete()
+
+    def ensure_site_address(self, site):
+        """The Site at the address the portal is served on, so that every copy's link leads there."""
+        if point_site_at(site, settings.WAGTAILADMIN_BASE_URL):
+            self.site_moved = True
+            self.stdout.write(f"  Adresse der Website: {site.root_url}")
 
     def ensure_sections(self):
         self.sections = {}
@@ -289,8 +304,7 @@ class Command(BaseCommand):
             )
         section.add_child(instance=article)
         article.tags.set(data["tags"])
-        # The page's address on the portal `make run` serves; the site record says localhost:80.
-        url = settings.WAGTAILADMIN_BASE_URL + article.url
+        url = article.get_full_url()
         for account in self.accounts:
             # A push notification brings the title and the link itself; its text is the teaser.
             text = (
@@ -388,7 +402,8 @@ class Command(BaseCommand):
     def print_logins(self):
         self.stdout.write("")
         self.stdout.write(
-            f"Demo-Zugänge (Passwort jeweils „{content.DEMO_PASSWORD}“), Admin: http://127.0.0.1:8000/admin/"
+            f"Demo-Zugänge (Passwort jeweils „{content.DEMO_PASSWORD}“), Admin: "
+            f"{settings.WAGTAILADMIN_BASE_URL.rstrip('/')}/admin/"
         )
         for username, group_name in self.logins:
             self.stdout.write(f"  {username:<26} {group_name}")
