@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from wagtail.models import Page, Site
 
 from home.models import ArticlePage, PortalSettings, SectionPage
+from home.site_address import portal_url
 
 from .models import SentArticle, Subscriber
 from .subscriptions import unsubscribe_path
@@ -43,10 +44,6 @@ class Outcome:
     sent: int
     # Addresses the server refused for good (5xx); they are not tried again for this article.
     refused: int
-
-
-def portal_url(path):
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
 
 
 def city_name():

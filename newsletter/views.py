@@ -15,6 +15,7 @@ from django_ratelimit.decorators import ratelimit
 from wagtail.models import Site
 
 from home.models import PortalSettings, SectionPage
+from home.site_address import portal_url
 
 from . import subscriptions
 from .forms import SubscriptionForm
@@ -83,9 +84,7 @@ def subscribe(request):
                     list(form.cleaned_data["topics"]),
                     form.cleaned_data["frequency"],
                     consent,
-                    confirm_url=lambda token: request.build_absolute_uri(
-                        reverse("newsletter:confirm", args=[token])
-                    ),
+                    confirm_url=lambda token: portal_url(reverse("newsletter:confirm", args=[token])),
                 )
             except OSError:
                 logger.exception("Newsletter: the confirmation mail could not be sent")

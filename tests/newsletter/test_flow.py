@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 import requests
 from django.utils import timezone
+from wagtail.models import Site
 
+from home.site_address import point_site_at
 from newsletter.models import SentArticle, Subscriber
 from newsletter.subscriptions import consent_text
 from newsletter.tasks import digests_task
@@ -29,9 +31,10 @@ def release_and_send(section, account, title):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_citizen_subscribes_confirms_gets_one_mail_per_release_and_leaves_with_one_click(
-    portal, browser_page, live_server, smtp_server, newsletter_account, settings
+    portal, browser_page, live_server, smtp_server, newsletter_account
 ):
-    settings.WAGTAILADMIN_BASE_URL = live_server.url
+    # The mails' links lead to the portal the default Site names: here, the test's server.
+    point_site_at(Site.objects.get(is_default_site=True), live_server.url)
     page = browser_page
     page.goto(portal["home"].url)
     page.get_by_role("contentinfo").get_by_role("link", name="Newsletter").click()
