@@ -43,6 +43,10 @@ PRODUCTION = {
     "VAPID_PRIVATE_KEY": "JizrC930LInDykx4vlcsSmRKnuMxCvNCdjKF5HGE9Is",
     "ALLOWED_HOSTS": "portal.musterstadt.example",
     "AUDIT_ANCHOR_EMAILS": "revision@musterstadt.example",
+    "WAGTAILADMIN_BASE_URL": "https://portal.musterstadt.example",
+    # Not yet migrated, so without a Site: whatever `make run` left in var/ stays out of the
+    # checklist. The Site's own address is checked in tests/home/test_site_address.py.
+    "DATABASE_URL": "sqlite:///:memory:",
 }
 
 
@@ -54,6 +58,13 @@ def test_production_settings_pass_the_deployment_checklist():
     result = deployment_check()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deployment_checklist_refuses_a_portal_address_on_this_machine():
+    result = deployment_check(WAGTAILADMIN_BASE_URL="http://127.0.0.1:8000")
+    assert result.returncode != 0
+    assert "stadtfunk.E006" in result.stderr
+    assert "WAGTAILADMIN_BASE_URL is http://127.0.0.1:8000" in result.stderr
 
 
 def test_the_deployment_checklist_refuses_a_weak_audit_key():
