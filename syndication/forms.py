@@ -36,6 +36,8 @@ class ExcerptCheckingPageForm(EditorialPageForm):
     written them, so default texts are made on the server when the form is saved:
     an excerpt left empty gets one, and the first save adds the accounts the
     article's tags route to unless the editor already kept or removed them.
+    Length and media are checked when the page goes towards release (submit,
+    publish, a workflow action), never on *Entwurf speichern*: a draft always saves.
     """
 
     def __init__(self, *args, **kwargs):
@@ -58,6 +60,8 @@ class ExcerptCheckingPageForm(EditorialPageForm):
             return cleaned_data
         # The page form is cleaned before its formsets; their cleaned data is needed here.
         formset.is_valid()
+        # Wagtail's editor defers validation exactly when the action is a draft save.
+        releasing = not self.is_deferred_validation
         url = excerpts.page_url(self.parent_page, cleaned_data.get("slug"))
         images, video = self.page_media(cleaned_data)
         seen = set()
@@ -81,8 +85,9 @@ class ExcerptCheckingPageForm(EditorialPageForm):
                 if text is None:
                     continue
                 form.cleaned_data["text"] = form.instance.text = text
-            self.check_length(form, account, text)
-            self.check_media(form, account, images, video)
+            if releasing:
+                self.check_length(form, account, text)
+                self.check_media(form, account, images, video)
         if self.instance.pk is None and self.for_user is not None:
             self.added_excerpts = self.tag_routed_excerpts(cleaned_data, url, decided)
         return cleaned_data
@@ -125,12 +130,21 @@ class ExcerptCheckingPageForm(EditorialPageForm):
 
     @staticmethod
     def check_media(form, account, images, video):
-        """An image or video a network cannot take is an error now, not a failure after release."""
-        problems = account.channel_class().media_problems(images, video)
+        """An image or video a network cannot take is an error now, not a failure after release.
+
+        The error sits on the excerpt's row, where the editor can remove the account.
+        """
+        channel = account.channel_class()
+        problems = channel.media_problems(images, video)
         if problems:
             form.add_error(
                 "account",
-                _("%(account)s %(problems)s.") % {"account": account, "problems": "; ".join(problems)},
+                _("%(account)s %(problems)s – entfernen Sie das Konto im Reiter Kanäle oder %(remedy)s.")
+                % {
+                    "account": account,
+                    "problems": "; ".join(problems),
+                    "remedy": media_remedy(channel.media_limits, images, video),
+                },
             )
 
     @staticmethod
@@ -160,6 +174,15 @@ def media_file(item):
         content_type=mimetypes.guess_type(filename)[0] or "",
         size=item.get_file_size() or 0,
     )
+
+
+def media_remedy(limits, images, video):
+    """What the editor can change on the page instead of removing the account."""
+    if limits.requires == "video" and video is None:
+        return _("fügen Sie ein Video hinzu")
+    if limits.requires == "image" and not images:
+        return _("fügen Sie ein Bild hinzu")
+    return _("passen Sie die Medien im Reiter Inhalt an")
 
 
 def compose(account, cleaned_data, url):

@@ -274,18 +274,36 @@ def test_an_excerpt_over_the_limit_is_refused_naming_the_account_and_the_overflo
         text, length = "a" * (limit + 3), limit + 3
     client.force_login(newsroom.users.redaktion_kultur)
 
-    response = client.post(
-        edit_url(article),
-        article_form_data(
-            article, title="Geändert", excerpts=excerpts({"account": channel_account.pk, "text": text})
-        ),
+    data = article_form_data(
+        article, title="Geändert", excerpts=excerpts({"account": channel_account.pk, "text": text})
     )
+    data["action-submit"] = "1"
+
+    response = client.post(edit_url(article), data)
 
     assert response.status_code == 200
     message = f"Zu lang für {channel_account}: {length} von {limit} Zeichen, {length - limit} zu viel."
     assert message in response.content.decode()
     assert article.revisions.count() == revisions
     assert not PageExcerpt.objects.filter(page=article).exists()
+
+
+def test_a_draft_with_an_excerpt_over_the_limit_is_saved(client, newsroom, accounts):  # noqa: F811
+    article = newsroom.article["kultur"]
+    client.force_login(newsroom.users.redaktion_kultur)
+    text = "日" * 141
+
+    response = client.post(
+        edit_url(article),
+        article_form_data(
+            article, title="Geändert", excerpts=excerpts({"account": accounts.x.pk, "text": text})
+        ),
+    )
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    draft = article.get_latest_revision_as_object()
+    assert [(excerpt.account, excerpt.text) for excerpt in draft.excerpts.all()] == [(accounts.x, text)]
 
 
 def test_the_page_form_refuses_an_account_the_editors_groups_may_not_use(newsroom, accounts):  # noqa: F811

@@ -1,4 +1,4 @@
-"""Media a selected network cannot take is refused when the article is saved, naming the account and network."""
+"""Media a selected network cannot take is refused when the article is submitted, naming the account and network."""
 
 import pytest
 from django.urls import reverse
@@ -41,13 +41,15 @@ def new_article(**kwargs):
     )
 
 
-def save(client, newsroom, article, *accounts, **changes):  # noqa: F811
+def submit(client, newsroom, article, *accounts, **changes):  # noqa: F811
+    """Zur Freigabe einreichen for a new article in Kultur."""
     client.force_login(newsroom.users.redaktion_kultur)
     data = article_form_data(
         article,
         excerpts=inline_formset([{"id": "", "account": chosen.pk, "text": ""} for chosen in accounts]),
         **changes,
     )
+    data["action-submit"] = "1"
     url = reverse("wagtailadmin_pages:add", args=("home", "articlepage", newsroom.sections["kultur"].pk))
     return client.post(url, data)
 
@@ -60,10 +62,13 @@ def account_errors(response):
 def test_a_video_network_without_a_video_is_refused_by_name(client, newsroom):  # noqa: F811
     youtube = account("youtube", "Stadt Musterstadt", newsroom)
 
-    response = save(client, newsroom, new_article(), youtube)
+    response = submit(client, newsroom, new_article(), youtube)
 
     assert response.status_code == 200
-    assert account_errors(response) == ["Stadt Musterstadt (YouTube) braucht ein Video."]
+    assert account_errors(response) == [
+        "Stadt Musterstadt (YouTube) braucht ein Video – entfernen Sie das Konto im Reiter Kanäle "
+        "oder fügen Sie ein Video hinzu."
+    ]
     assert not ArticlePage.objects.filter(slug="adventsmarkt").exists()
 
 
@@ -75,20 +80,21 @@ def test_an_album_with_more_images_than_the_network_holds_is_refused(client, new
         for number in range(limit)
     ]
 
-    response = save(client, newsroom, new_article(), flickr, gallery_images=inline_formset(gallery))
+    response = submit(client, newsroom, new_article(), flickr, gallery_images=inline_formset(gallery))
 
     assert response.status_code == 200
     assert account_errors(response) == [
-        f"Stadt Musterstadt (Flickr) nimmt höchstens {limit} Bilder, die Seite hat {limit + 1}."
+        f"Stadt Musterstadt (Flickr) nimmt höchstens {limit} Bilder, die Seite hat {limit + 1} – "
+        "entfernen Sie das Konto im Reiter Kanäle oder passen Sie die Medien im Reiter Inhalt an."
     ]
 
 
-def test_media_the_networks_take_passes_and_the_page_is_saved(client, newsroom):  # noqa: F811
+def test_media_the_networks_take_passes_and_the_page_is_submitted(client, newsroom):  # noqa: F811
     youtube = account("youtube", "Stadt Musterstadt", newsroom)
     flickr = account("flickr", "Stadt Musterstadt", newsroom)
     video = factories.document()
 
-    response = save(
+    response = submit(
         client,
         newsroom,
         new_article(),
