@@ -66,12 +66,14 @@ HOME_PANEL_ROWS = 10
 
 
 class CommentPermissionPolicy(BasePermissionPolicy):
-    """Moderators are the groups a route names: they may see and decide their comments, nobody adds or deletes.
+    """Moderators are the groups a route names: they may see, decide and answer their comments.
 
-    Comments come only from the import, and a citizen's text is never edited here.
+    Nobody adds or deletes: comments come only from the import, and a citizen's text
+    is never edited here. Answering is the moderation desk's job, so it needs the
+    route, not the right to send to the account.
     """
 
-    actions = frozenset({"view", "change"})
+    actions = frozenset({"view", "change", "answer"})
     # Asked once per row by the listing; remembered on the request's user.
     permission_cache_name = "_stadtfunk_comment_permissions"
 
@@ -417,7 +419,7 @@ class ModerateCommentView(CommentView, FormView):
 
     @cached_property
     def may_answer(self):
-        return self.comment.account.usable_by(self.request.user)
+        return comment_policy.user_has_permission_for_instance(self.request.user, "answer", self.comment)
 
     def get_form_kwargs(self):
         return {

@@ -7,6 +7,7 @@ so they apply the same channel module's `count()` to the same cached limit.
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from wagtail.models import Page, Revision
 
 from .channels.base import Limits, channel_errors
 from .models import ChannelAccount
@@ -89,3 +90,20 @@ def default_text(account, title, teaser, url):
             return text
         words.pop()
         shortened = True
+
+
+def chosen_before(page):
+    """{account id: text} of the excerpts in the page's latest revision: choices already checked when made.
+
+    Whoever saves the page again (a reviewer approving from the editor) keeps these
+    without needing the right to send to their accounts; only what they add or change is theirs.
+    """
+    if page.pk is None:
+        return {}
+    revision = Revision.objects.filter(
+        pk__in=Page.objects.filter(pk=page.pk).values("latest_revision")
+    ).first()
+    if revision is None:
+        return {}
+    latest = revision.as_object()
+    return {excerpt.account_id: excerpt.text for excerpt in latest.excerpts.all()}

@@ -32,6 +32,10 @@ SMTP_PORTS = {"smtp": 25, "smtps": 465}
 class ExcerptCheckingPageForm(EditorialPageForm):
     """Starts a new article with its routed accounts, fills empty texts, refuses what may not go out.
 
+    The right to send to an account is asked of whoever adds an excerpt or changes
+    its text; an excerpt kept as the page's latest revision has it was checked
+    against the person who chose it (a reviewer approving from the editor keeps it).
+
     Title, teaser and address of a new article exist only once the editor has
     written them, so default texts are made on the server when the form is saved:
     an excerpt left empty gets one, and the first save adds the accounts the
@@ -43,6 +47,8 @@ class ExcerptCheckingPageForm(EditorialPageForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.added_excerpts = []
+        # Read now: cleaning the formset writes the submitted values into the page's excerpts.
+        self.chosen_before = excerpts.chosen_before(self.instance)
         formset = self.formsets.get("excerpts")
         if formset is None:
             return
@@ -76,10 +82,10 @@ class ExcerptCheckingPageForm(EditorialPageForm):
             if account.pk in seen:
                 form.add_error("account", _("Dieses Konto ist schon ausgewählt."))
             seen.add(account.pk)
-            if not account.usable_by(self.for_user):
+            text = form.cleaned_data.get("text", "")
+            if not self.chose_before(account, text) and not account.usable_by(self.for_user):
                 form.add_error("account", forbidden(account))
                 continue
-            text = form.cleaned_data.get("text", "")
             if not text:
                 text = self.generated_text(form, account, cleaned_data, url)
                 if text is None:
@@ -91,6 +97,10 @@ class ExcerptCheckingPageForm(EditorialPageForm):
         if self.instance.pk is None and self.for_user is not None:
             self.added_excerpts = self.tag_routed_excerpts(cleaned_data, url, decided)
         return cleaned_data
+
+    def chose_before(self, account, text):
+        before = self.chosen_before.get(account.pk)
+        return before is not None and same_text(before, text)
 
     def tag_routed_excerpts(self, cleaned_data, url, decided):
         """Excerpts for accounts the new article's tags route to, which the editor could not see yet."""
@@ -183,6 +193,11 @@ def media_remedy(limits, images, video):
     if limits.requires == "image" and not images:
         return _("fügen Sie ein Bild hinzu")
     return _("passen Sie die Medien im Reiter Inhalt an")
+
+
+def same_text(stored, submitted):
+    # Browsers send a textarea's line breaks as CRLF.
+    return stored.replace("\r\n", "\n").strip() == submitted.replace("\r\n", "\n").strip()
 
 
 def compose(account, cleaned_data, url):

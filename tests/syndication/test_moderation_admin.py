@@ -360,17 +360,25 @@ def test_an_answer_over_the_channels_limit_is_refused_with_the_overflow(newsroom
     assert comment.state == State.PENDING
 
 
-def test_an_answer_needs_a_group_that_may_send_to_the_account(newsroom, account, client):
+def test_a_moderator_answers_without_the_right_to_send_to_the_account(newsroom, account, client):
     comment = imported(newsroom.article["kultur"], account)
     account.groups.clear()
     client.force_login(newsroom.users.moderation)
 
-    assert "dürfen nicht an „Stadt Musterstadt (X (Twitter))“ senden" in (
-        client.get(moderate_url(comment)).content.decode()
-    )
     response = client.post(moderate_url(comment), answer_form("Danke!"))
 
-    assert response.url == reverse("wagtailadmin_home")
+    assert response.status_code == 302
+    assert Delivery.objects.answers().get().requested_by == newsroom.users.moderation
+
+
+def test_a_group_routed_elsewhere_may_not_answer(newsroom, account, client):
+    comment = imported(newsroom.article["kultur"], account)
+    account.groups.set([newsroom.groups["Redaktion Presse"]])
+    client.force_login(newsroom.users.redaktion_presse)
+
+    response = client.post(moderate_url(comment), answer_form("Danke!"))
+
+    assert response.status_code in (302, 403)
     assert not Delivery.objects.answers().exists()
 
 
