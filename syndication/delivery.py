@@ -17,6 +17,7 @@ and the people responsible are mailed.
 import logging
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models, transaction
@@ -39,7 +40,6 @@ from .discussion import comments_changed
 from .models import ALERT_STATES, ChannelAccount, Delivery, DeliveryAttempt
 from .publication import publication_of
 from .redaction import redact
-from .remote_fields import web_url
 from .transport import RECORDED_BODY_CHARS, response_record
 
 logger = logging.getLogger(__name__)
@@ -318,9 +318,16 @@ def record_success(delivery, post, now):
     if delivery.action == Delivery.Action.PUBLISH:
         delivery.thread_id = post.remote_id
     delivery.remote_id = post.remote_id
-    # A network's link is kept only as an http(s) address; it becomes an admin link.
-    delivery.remote_url = web_url(post.url)
+    delivery.remote_url = http_link(post.url)
     delivery.posted_at = now
+
+
+def http_link(url):
+    """The copy's link as the network named it, kept only where it is an http(s) address: it becomes an admin link."""
+    url = (url or "").strip()
+    if urlsplit(url).scheme.lower() not in {"http", "https"} or any(ord(char) < 32 for char in url):
+        return ""
+    return url
 
 
 def enqueue_now(delivery_id):
