@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from syndication.channels.base import PermanentError, Publication, PublishedImage, TransientError
+from syndication.channels.base import PermanentError, PublishedImage, TransientError
 from syndication.channels.bluesky import BlueskyChannel
+from tests import factories
 from tests.conformance.replay import replay
 
 DID = "did:plc:z72i7hdynmk6r22z27h6tvur"
@@ -51,16 +52,12 @@ def publication(tmp_path):
         path=str(picture),
         size=2000,
     )
-    return Publication(
+    return factories.publication(
         page_id=1,
-        title="Museumsnacht",
         url="https://musterstadt.example/museumsnacht/",
         teaser="Alle Museen bis Mitternacht.",
         body_html="<p>Ein Ticket.</p>",
         body_text="Ein Ticket.",
-        kind="news",
-        section="Kultur",
-        topics=("kultur",),
         published_at=datetime.now(UTC),
         images=(image,),
     )

@@ -11,11 +11,11 @@ import pytest
 from syndication.channels.base import (
     AccessRefused,
     PermanentError,
-    Publication,
     PublishedImage,
     TransientError,
 )
 from syndication.channels.facebook import FacebookChannel
+from tests import factories
 from tests.conformance.replay import replay
 
 PAGE = "546349135390552"
@@ -30,17 +30,7 @@ def channel_for(served):
 
 
 def publication(*images):
-    return Publication(
-        page_id=7,
-        title="Museumsnacht",
-        url="https://musterstadt.example/kultur/museumsnacht/",
-        teaser="30 Stationen, ein Ticket.",
-        body_html="<p>Text</p>",
-        body_text="Text",
-        kind="news",
-        section="Kultur",
-        topics=("kultur",),
-        published_at=datetime(2026, 11, 27, 12, tzinfo=UTC),
+    return factories.publication(
         images=images,
     )
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
-from syndication.channels.base import PermanentError, Publication, PublishedImage, TransientError
+from syndication.channels.base import PermanentError, PublishedImage, TransientError
 from syndication.channels.flickr import FlickrChannel
+from tests import factories
 from tests.conformance.replay import form_of as form
 from tests.conformance.replay import replay
 
@@ -51,16 +52,11 @@ def page(tmp_path):
                 size=path.stat().st_size,
             )
         )
-    return Publication(
+    return factories.publication(
         page_id=1,
-        title="Museumsnacht",
-        url="https://musterstadt.example/kultur/museumsnacht/",
         teaser="Am Samstag öffnen alle Museen bis Mitternacht.",
         body_html="<p>Ein Ticket.</p>",
         body_text="Ein Ticket.",
-        kind="news",
-        section="Kultur",
-        topics=("kultur",),
         published_at=datetime.now(UTC),
         images=tuple(images),
     )

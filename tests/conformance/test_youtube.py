@@ -12,12 +12,12 @@ import pytest
 
 from syndication.channels.base import (
     PermanentError,
-    Publication,
     PublishedVideo,
     QuotaExceeded,
     TransientError,
 )
 from syndication.channels.youtube import YouTubeChannel, next_quota_reset
+from tests import factories
 from tests.conformance.replay import replay
 
 VIDEO = "Ks-_Mh1QhMc"
@@ -40,16 +40,12 @@ def renewed():
 def publication(tmp_path):
     path = tmp_path / "rundgang.webm"
     path.write_bytes(bytes(range(256)) * (SIZE // 256))
-    return Publication(
-        page_id=7,
+    return factories.publication(
         title="Stadtrundgang durch Musterstadt",
         url="https://musterstadt.example/kultur/rundgang/",
         teaser="Ein Rundgang durch die Altstadt.",
         body_html="<p>Die Altstadt.</p>",
         body_text="Die Altstadt.",
-        kind="news",
-        section="Kultur",
-        topics=("kultur",),
         published_at=datetime(2026, 11, 27, 10, tzinfo=UTC),
         video=PublishedVideo(
             url="https://musterstadt.example/documents/1/rundgang.webm",
