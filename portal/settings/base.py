@@ -192,6 +192,11 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Whether start-up refuses a default Site that is not WAGTAILADMIN_BASE_URL or is this machine
+# (home/checks.py); on in production only, as development and the tests serve on 127.0.0.1.
+CHECK_SITE_ADDRESS = False
+# No banner on every management command (it would mix into their output); lockouts still log.
+AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "logins.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "logins.throttle.lockout_response"
 

@@ -8,6 +8,8 @@ from .base import *  # noqa: F403
 from .base import CREDENTIAL_KEYS, MIDDLEWARE, SILENCED_SYSTEM_CHECKS, STORAGES, env_bool
 
 DEBUG = False
+# The portal must be reached at its public address: start-up refuses a Site that is not it.
+CHECK_SITE_ADDRESS = True
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:

@@ -104,7 +104,7 @@ def production(settings):
     """Production settings over a portal whose Site still has the development address."""
     factories.home_page()
     point_site_at(Site.objects.get(is_default_site=True), PORTAL)
-    settings.DEBUG = False
+    settings.CHECK_SITE_ADDRESS = True
     settings.WAGTAILADMIN_BASE_URL = PUBLIC
     return settings
 
@@ -145,7 +145,7 @@ def test_production_refuses_an_address_a_site_cannot_hold(production):
 
 
 def test_development_serves_on_this_machine(production):
-    production.DEBUG = True
+    production.CHECK_SITE_ADDRESS = False
     production.WAGTAILADMIN_BASE_URL = PORTAL
 
     assert check_site_url(None) == []

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from wagtail.models import Site
 
+from home.site_address import point_site_at
 from newsletter.sending import send_digest
 from newsletter.subscriptions import consent_text, unsubscribe_path
 from syndication.delivery import deliver
@@ -22,7 +24,11 @@ def assert_accessible(axe, page):
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 320, "height": 640}])
-def test_the_subscription_pages_have_no_violations(portal, browser_page, axe, smtp_server, viewport):
+def test_the_subscription_pages_have_no_violations(
+    portal, browser_page, axe, smtp_server, viewport, live_server
+):
+    # The confirmation mail links to the portal the default Site names: here, the test's server.
+    point_site_at(Site.objects.get(is_default_site=True), live_server.url)
     page = browser_page
     page.set_viewport_size(viewport)
     page.goto("/newsletter/")
