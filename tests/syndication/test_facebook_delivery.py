@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,23 +12,12 @@ from syndication.delivery import deliver
 from syndication.models import ChannelAccount, Delivery, DeliveryAttempt, ImportedComment
 from tests import factories
 from tests.conftest import wait_for
-from tests.fixtures.facebook import facebook_credentials
 from tests.syndication.fanout import delivery_of, release, settled
 
 PAGE = facebook.DEFAULT_PAGE_ID
 PHOTOS = f"/v24.0/{PAGE}/photos"
 TEXT = "Museumsnacht am Samstag: 30 Stationen, ein Ticket. https://musterstadt.example/kultur/museumsnacht/"
 ANSWER = "Danke für die Frage! Der Shuttlebus fährt ab 18 Uhr alle 15 Minuten."
-
-
-@pytest.fixture
-def city_page(facebook_api):
-    """The city's Facebook Page as a channel account on the stand-in."""
-    account = ChannelAccount(network="facebook", name="Stadt Musterstadt", base_url=facebook_api.url)
-    account.set_credentials(facebook_credentials(facebook_api))
-    account.save()
-    account.groups.add(Group.objects.create(name="Redaktion Kultur"))
-    return account
 
 
 def released(account, text=TEXT):

@@ -5,7 +5,6 @@ and for a refused token (OAuthException, no subcode); only the first is gone.
 """
 
 import pytest
-from django.contrib.auth.models import Group
 
 from syndication import importer, outbox
 from syndication.channels.base import AccessRefused
@@ -21,15 +20,6 @@ pytestmark = pytest.mark.django_db
 TEXT = "Museumsnacht am Samstag: 30 Stationen, ein Ticket. https://musterstadt.example/kultur/museumsnacht/"
 READ_REFUSED = "Zugang prüfen: (#10) This endpoint requires the 'pages_read_engagement' permission"
 PROOF_REFUSED = "Zugang prüfen: API calls from the server require an appsecret_proof argument"
-
-
-@pytest.fixture
-def city_page(facebook_api):
-    account = ChannelAccount(network="facebook", name="Stadt Musterstadt", base_url=facebook_api.url)
-    account.set_credentials(facebook_credentials(facebook_api))
-    account.save()
-    account.groups.add(Group.objects.create(name="Redaktion Kultur"))
-    return account
 
 
 @pytest.fixture
